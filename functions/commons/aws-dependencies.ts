@@ -1,0 +1,87 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
+import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
+import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
+import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
+import { SecretsManagerCredentialStore } from '#shared/adapters/secrets/secrets-manager-credential-store.ts';
+import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import { LazyStripeOAuth } from '#shared/adapters/stripe/lazy-stripe-oauth.ts';
+import { type Env, loadConfig, type SecretSource } from '#shared/config/config.ts';
+import { systemClock } from '#shared/ports/clock.ts';
+import type { AppDependencies } from './dependencies.ts';
+import { memo } from './dependencies.ts';
+import { logger } from './logger.ts';
+
+/** The platform key changes only on rotation; re-reading it every 5 minutes picks that up. */
+const PLATFORM_KEY_MAX_AGE_SECONDS = 300;
+
+async function resolveSecret(source: SecretSource): Promise<string> {
+  if (source.kind === 'value') return source.value;
+  const value = await getSecret(source.secretId, { maxAge: PLATFORM_KEY_MAX_AGE_SECONDS });
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new Error(`Secret named by STRIPE_SECRET_KEY_SECRET_ID holds no string value`);
+  }
+  return value.trim();
+}
+
+/** Adapters for the deployed functions: DynamoDB, Secrets Manager, SQS and Stripe. */
+export function createAwsDependencies(env: Env = process.env): AppDependencies {
+  const storage = memo(() => loadConfig(env, ['storage']).storage);
+  const db = memo(() => createDocumentClient({ endpoint: storage().dynamoDbEndpoint }));
+  const sqs = memo(() => new SQSClient({}));
+  const queues = memo(() => loadConfig(env, ['queues']).queues);
+  const stripe = memo(() => loadConfig(env, ['stripe']).stripe);
+
+  const states = memo(() => new DynamoDbOAuthStateStore(db(), storage().tableName));
+  const integrations = memo(() => new DynamoDbIntegrationRepository(db(), storage().tableName));
+  const backfillStatus = memo(() => new DynamoDbBackfillStatusStore(db(), storage().tableName));
+  const credentials = memo(
+    () => new SecretsManagerCredentialStore(new SecretsManagerClient({}), storage().credentialsSecretPrefix),
+  );
+  const revocationQueue = memo(() => new SqsRevocationQueue(sqs(), queues().revocationQueueUrl));
+  const backfillQueue = memo(() => new SqsBackfillQueue(sqs(), queues().backfillQueueUrl));
+  const oauth = memo(() => {
+    const { secretKey } = loadConfig(env, ['stripeKey']).stripeKey;
+    return new LazyStripeOAuth(() => resolveSecret(secretKey), stripe());
+  });
+  const sessions = memo(() => createSessionVerifier(loadConfig(env, ['session']).session));
+  const oauthSettings = memo(() => {
+    const { oauth: o } = loadConfig(env, ['oauth']);
+    return { ...o, clientId: stripe().clientId, connectBaseUrl: stripe().connectBaseUrl };
+  });
+
+  return {
+    get states() {
+      return states();
+    },
+    get integrations() {
+      return integrations();
+    },
+    get credentials() {
+      return credentials();
+    },
+    get backfillStatus() {
+      return backfillStatus();
+    },
+    get revocationQueue() {
+      return revocationQueue();
+    },
+    get backfillQueue() {
+      return backfillQueue();
+    },
+    get oauth() {
+      return oauth();
+    },
+    get sessions() {
+      return sessions();
+    },
+    get oauthSettings() {
+      return oauthSettings();
+    },
+    clock: systemClock,
+    log: logger,
+  };
+}

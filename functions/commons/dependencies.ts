@@ -1,0 +1,50 @@
+import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
+import type { Clock } from '#shared/ports/clock.ts';
+import type { CredentialStore } from '#shared/ports/credential-store.ts';
+import type { IntegrationRepository } from '#shared/ports/integration-repository.ts';
+import type { BackfillQueue, RevocationQueue } from '#shared/ports/job-queues.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { OAuthStateStore } from '#shared/ports/oauth-state-store.ts';
+import type { StripeOAuth } from '#shared/ports/stripe-oauth.ts';
+
+/** Non-secret settings the OAuth handlers need. */
+export interface OAuthSettings {
+  readonly clientId: string;
+  readonly connectBaseUrl: URL;
+  readonly redirectUri: string;
+  readonly appBaseUrl: string;
+  readonly secureCookies: boolean;
+}
+
+/**
+ * Everything a handler may use. Each handler factory takes only the slice it needs, and the AWS
+ * implementation builds each member on first use, so a function never needs configuration (or
+ * IAM grants) for adapters it does not touch.
+ */
+export interface AppDependencies {
+  readonly states: OAuthStateStore;
+  readonly integrations: IntegrationRepository;
+  readonly credentials: CredentialStore;
+  readonly backfillStatus: BackfillStatusStore;
+  readonly revocationQueue: RevocationQueue;
+  readonly backfillQueue: BackfillQueue;
+  readonly oauth: StripeOAuth;
+  readonly sessions: SessionVerifier;
+  readonly oauthSettings: OAuthSettings;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+/** Builds each value once, on first access. */
+export function memo<T>(build: () => T): () => T {
+  let built = false;
+  let value: T;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value;
+  };
+}

@@ -1,0 +1,57 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ConfigError } from '#shared/errors/config-error.ts';
+import { NotConnectedError } from '#shared/errors/not-connected-error.ts';
+import { UnauthorizedError } from '#shared/errors/unauthorized-error.ts';
+import { ValidationError } from '#shared/errors/validation-error.ts';
+import type { Log } from '#shared/ports/log.ts';
+import { type HttpResponse, jsonError } from './http.ts';
+
+/** A request the handler refuses with a specific status (size limits, bad JSON, …). */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** AWS SDK service errors carry `$metadata`; those and network faults are worth a retry. */
+function isTransient(error: unknown): boolean {
+  const e = error as { $metadata?: unknown; $retryable?: unknown; code?: unknown; name?: unknown } | null;
+  if (!e) return false;
+  if (e.$metadata !== undefined || e.$retryable !== undefined) return true;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(String(e.code));
+}
+
+/** Maps every error to the JSON error contract; unexpected ones are logged by name only. */
+export function toErrorResponse(error: unknown, log: Log): HttpResponse {
+  if (error instanceof HttpError) return jsonError(error.statusCode, error.code, error.message);
+  if (error instanceof ValidationError) return jsonError(400, error.code, error.message);
+  if (error instanceof UnauthorizedError) {
+    log.info('session_rejected', { reason: error.reason });
+    return jsonError(401, 'unauthorized', error.message);
+  }
+  if (error instanceof NotConnectedError) return jsonError(404, 'not_connected', error.message);
+  const name = (error as { name?: unknown } | null)?.name;
+  if (error instanceof ConfigError) {
+    log.error('configuration_invalid', { problems: error.problems });
+  } else {
+    // Names, not messages or stacks: a message may quote a request value.
+    log.error('request_failed', { errorName: typeof name === 'string' ? name : 'unknown' });
+  }
+  if (isTransient(error)) {
+    return jsonError(503, 'temporarily_unavailable', 'A dependency is temporarily unavailable; please retry');
+  }
+  return jsonError(500, 'internal_error', 'Something went wrong on our side');
+}
+
+export function jsonErrors(log: Log): MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+  return {
+    onError: async (request) => {
+      request.response = toErrorResponse(request.error, log);
+    },
+  };
+}

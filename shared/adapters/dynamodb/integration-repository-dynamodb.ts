@@ -1,0 +1,195 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { StripeIntegration } from '../../domain/integration.ts';
+import { NotConnectedError } from '../../errors/not-connected-error.ts';
+import type { AccountClaim, IntegrationRepository } from '../../ports/integration-repository.ts';
+import { isConditionFailure } from './condition-failure.ts';
+import { tableKeySchema } from './table-definition.ts';
+
+const INTEGRATION_SK = 'INTEGRATION#stripe';
+const integrationKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: INTEGRATION_SK });
+const claimKey = (stripeAccountId: string) => ({ pk: `STRIPE_ACCOUNT#${stripeAccountId}`, sk: 'CLAIM' });
+
+/** Only one writer can win a contested claim; a bounded loop covers the takeover race. */
+const MAX_CLAIM_ATTEMPTS = 3;
+
+/**
+ * Integration rows (`TENANT#{id}` / `INTEGRATION#stripe`, found by slug through `gsi1`) and
+ * account claims (`STRIPE_ACCOUNT#{acct}` / `CLAIM`). A claim is a separate item because a GSI
+ * cannot enforce uniqueness and dynalite has no transactions: a conditional put on one item can.
+ */
+export class DynamoDbIntegrationRepository implements IntegrationRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getByTenant(tenantId: string): Promise<StripeIntegration | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: integrationKey(tenantId), ConsistentRead: true }),
+    );
+    return Item ? toIntegration(Item) : undefined;
+  }
+
+  async findBySlug(tenantSlug: string): Promise<StripeIntegration | undefined> {
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: tableKeySchema.gsi1.name,
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk = :sk',
+        ExpressionAttributeValues: { ':pk': `SLUG#${tenantSlug}`, ':sk': INTEGRATION_SK },
+        Limit: 2,
+      }),
+    );
+    const item = Items?.[0];
+    return item ? toIntegration(item) : undefined;
+  }
+
+  async findByStripeAccount(stripeAccountId: string): Promise<StripeIntegration | undefined> {
+    const holder = await this.claimHolder(stripeAccountId);
+    if (!holder) return undefined;
+    const integration = await this.getByTenant(holder);
+    return integration?.stripeAccountId === stripeAccountId ? integration : undefined;
+  }
+
+  async claimAccount(stripeAccountId: string, tenantId: string): Promise<AccountClaim> {
+    let condition = 'attribute_not_exists(pk) OR tenantId = :tenantId';
+    let values: Record<string, string> = { ':tenantId': tenantId };
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...claimKey(stripeAccountId), tenantId, stripeAccountId },
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return { outcome: 'claimed' };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const holder = await this.claimHolder(stripeAccountId);
+      if (holder === undefined || holder === tenantId) {
+        condition = 'attribute_not_exists(pk) OR tenantId = :tenantId';
+        values = { ':tenantId': tenantId };
+        continue;
+      }
+      const held = await this.getByTenant(holder);
+      if (held?.stripeAccountId === stripeAccountId) return { outcome: 'held', tenantId: holder };
+      // The holder no longer has this account (a disconnect crashed before releasing it).
+      condition = 'tenantId = :holder';
+      values = { ':holder': holder };
+    }
+    const holder = await this.claimHolder(stripeAccountId);
+    return { outcome: 'held', tenantId: holder ?? 'unknown' };
+  }
+
+  async releaseAccount(stripeAccountId: string, tenantId: string): Promise<void> {
+    await this.ignoringConditionFailure(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: claimKey(stripeAccountId),
+        ConditionExpression: 'tenantId = :tenantId',
+        ExpressionAttributeValues: { ':tenantId': tenantId },
+      }),
+    );
+  }
+
+  async save(integration: StripeIntegration): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...integrationKey(integration.tenantId),
+          gsi1pk: `SLUG#${integration.tenantSlug}`,
+          gsi1sk: INTEGRATION_SK,
+          ...integration,
+        },
+      }),
+    );
+  }
+
+  async setWebhookSecretConfigured(tenantId: string, configured: boolean): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: integrationKey(tenantId),
+          UpdateExpression: 'SET webhookSecretConfigured = :configured',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :connected',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':configured': configured, ':connected': 'connected' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async markDisconnecting(tenantId: string, stripeAccountId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: integrationKey(tenantId),
+          UpdateExpression: 'SET #status = :disconnecting',
+          ConditionExpression: 'stripeAccountId = :account',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':account': stripeAccountId },
+        }),
+      );
+    } catch (error) {
+      // Another disconnect finished first, or a reconnect replaced the row in between.
+      if (isConditionFailure(error)) throw new NotConnectedError();
+      throw error;
+    }
+  }
+
+  async delete(tenantId: string, stripeAccountId: string): Promise<void> {
+    await this.ignoringConditionFailure(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: integrationKey(tenantId),
+        ConditionExpression: 'stripeAccountId = :account',
+        ExpressionAttributeValues: { ':account': stripeAccountId },
+      }),
+    );
+  }
+
+  private async claimHolder(stripeAccountId: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: claimKey(stripeAccountId), ConsistentRead: true }),
+    );
+    return Item ? String(Item.tenantId) : undefined;
+  }
+
+  private async ignoringConditionFailure(command: DeleteCommand): Promise<void> {
+    try {
+      await this.db.send(command);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+function toIntegration(item: Record<string, unknown>): StripeIntegration {
+  return {
+    tenantId: String(item.tenantId),
+    tenantSlug: String(item.tenantSlug),
+    stripeAccountId: String(item.stripeAccountId),
+    livemode: item.livemode === true,
+    scope: String(item.scope),
+    connectedAt: String(item.connectedAt),
+    status: item.status === 'disconnecting' ? 'disconnecting' : 'connected',
+    webhookSecretConfigured: item.webhookSecretConfigured === true,
+  };
+}

@@ -1,0 +1,39 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+
+export interface RunningDynalite {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts dynalite, the DynamoDB-protocol server the local stack and the tests use. In memory
+ * unless `path` is given (the local stack keeps its data under `.data/`).
+ */
+export async function startDynalite(
+  options: { port?: number; path?: string } = {},
+): Promise<RunningDynalite> {
+  const server: Server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path ? { path: options.path } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,35 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { BackfillJob, BackfillQueue, RevocationJob, RevocationQueue } from '../../ports/job-queues.ts';
+
+/** SQS's limit on DelaySeconds. */
+const MAX_DELAY_SECONDS = 900;
+
+export class SqsRevocationQueue implements RevocationQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(job),
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
+      }),
+    );
+  }
+}
+
+export class SqsBackfillQueue implements BackfillQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueueBackfill(job: BackfillJob): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(job) }),
+    );
+  }
+}

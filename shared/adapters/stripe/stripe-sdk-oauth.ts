@@ -1,0 +1,46 @@
+import type Stripe from 'stripe';
+import type { StripeToken } from '../../domain/integration.ts';
+import { RevocationFailedError } from '../../errors/revocation-failed-error.ts';
+import { StripeExchangeError } from '../../errors/stripe-exchange-error.ts';
+import type { RevocationResult, StripeOAuth } from '../../ports/stripe-oauth.ts';
+
+/** Stripe's answer to revoking an account that is not (or no longer) connected to the platform. */
+const NOT_CONNECTED = /not connected/i;
+
+export class StripeSdkOAuth implements StripeOAuth {
+  constructor(
+    private readonly stripe: Stripe,
+    private readonly clientId: string,
+  ) {}
+
+  async exchangeCode(code: string): Promise<StripeToken> {
+    try {
+      // No retries at all: a code presented twice makes Stripe revoke the tokens it issued.
+      const response = await this.stripe.oauth.token(
+        { grant_type: 'authorization_code', code },
+        { maxNetworkRetries: 0 },
+      );
+      return response as unknown as StripeToken;
+    } catch (error) {
+      throw new StripeExchangeError(stripeReason(error));
+    }
+  }
+
+  async deauthorize(stripeAccountId: string): Promise<RevocationResult> {
+    try {
+      await this.stripe.oauth.deauthorize({ client_id: this.clientId, stripe_user_id: stripeAccountId });
+      return 'revoked';
+    } catch (error) {
+      const e = error as { type?: string; message?: string };
+      if (e.type === 'invalid_client' && NOT_CONNECTED.test(e.message ?? '')) return 'already_revoked';
+      throw new RevocationFailedError(stripeReason(error));
+    }
+  }
+}
+
+/** Type and status only: Stripe's messages can quote the authorization code. */
+function stripeReason(error: unknown): string {
+  const e = error as { type?: unknown; statusCode?: unknown } | null;
+  const type = typeof e?.type === 'string' ? e.type : 'unknown_error';
+  return typeof e?.statusCode === 'number' ? `${type} (HTTP ${e.statusCode})` : type;
+}

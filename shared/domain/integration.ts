@@ -1,0 +1,29 @@
+/** A tenant's Stripe connection as kept in DynamoDB (no secrets: those live in Secrets Manager). */
+export interface StripeIntegration {
+  readonly tenantId: string;
+  readonly tenantSlug: string;
+  readonly stripeAccountId: string;
+  readonly livemode: boolean;
+  readonly scope: string;
+  /** ISO-8601 UTC. */
+  readonly connectedAt: string;
+  /**
+   * `disconnecting` marks a disconnect that has started but not finished, so a crash half-way
+   * never leaves a tenant looking connected, and the next DELETE resumes where it stopped.
+   */
+  readonly status: 'connected' | 'disconnecting';
+  readonly webhookSecretConfigured: boolean;
+}
+
+/** The OAuth token response Stripe returns, kept whole in the tenant's secret. */
+export interface StripeToken {
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly token_type?: string;
+  readonly scope: string;
+  readonly livemode: boolean;
+  readonly stripe_user_id: string;
+  readonly stripe_publishable_key?: string;
+}
+
+export const STRIPE_ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]{1,64}$/;

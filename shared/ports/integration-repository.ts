@@ -1,0 +1,24 @@
+import type { StripeIntegration } from '../domain/integration.ts';
+
+export type AccountClaim =
+  | { readonly outcome: 'claimed' }
+  | { readonly outcome: 'held'; readonly tenantId: string };
+
+export interface IntegrationRepository {
+  getByTenant(tenantId: string): Promise<StripeIntegration | undefined>;
+  findBySlug(tenantSlug: string): Promise<StripeIntegration | undefined>;
+  findByStripeAccount(stripeAccountId: string): Promise<StripeIntegration | undefined>;
+  /**
+   * Reserves a Stripe account for a tenant. One account belongs to at most one tenant; a claim
+   * left behind by a crashed disconnect (its tenant no longer holds the account) is taken over.
+   */
+  claimAccount(stripeAccountId: string, tenantId: string): Promise<AccountClaim>;
+  /** Drops the reservation if (and only if) this tenant holds it. */
+  releaseAccount(stripeAccountId: string, tenantId: string): Promise<void>;
+  save(integration: StripeIntegration): Promise<void>;
+  /** Returns false when the tenant has no connected integration. */
+  setWebhookSecretConfigured(tenantId: string, configured: boolean): Promise<boolean>;
+  markDisconnecting(tenantId: string, stripeAccountId: string): Promise<void>;
+  /** Deletes the row only while it still points at this account (a reconnect wins). */
+  delete(tenantId: string, stripeAccountId: string): Promise<void>;
+}

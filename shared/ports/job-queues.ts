@@ -1,0 +1,21 @@
+/** A Stripe revocation that failed and must be retried until Stripe confirms it. */
+export interface RevocationJob {
+  readonly tenantId: string;
+  readonly stripeAccountId: string;
+  /** ISO-8601: when the first attempt failed; retries stop (and alarm) 3 days after. */
+  readonly firstFailedAt: string;
+  readonly attempt: number;
+}
+
+export interface BackfillJob {
+  readonly tenantId: string;
+  readonly days: number;
+}
+
+export interface RevocationQueue {
+  enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void>;
+}
+
+export interface BackfillQueue {
+  enqueueBackfill(job: BackfillJob): Promise<void>;
+}

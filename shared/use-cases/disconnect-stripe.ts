@@ -1,0 +1,60 @@
+import { NotConnectedError } from '../errors/not-connected-error.ts';
+import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { CredentialStore } from '../ports/credential-store.ts';
+import type { IntegrationRepository } from '../ports/integration-repository.ts';
+import type { RevocationQueue } from '../ports/job-queues.ts';
+import type { Log } from '../ports/log.ts';
+import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import { reasonOf } from './complete-stripe-connect.ts';
+import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
+
+export interface DisconnectStripeDeps {
+  readonly integrations: IntegrationRepository;
+  readonly credentials: CredentialStore;
+  readonly backfillStatus: BackfillStatusStore;
+  readonly oauth: StripeOAuth;
+  readonly revocationQueue: RevocationQueue;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+export type Revocation = 'revoked' | 'already_revoked' | 'scheduled';
+
+/**
+ * Revokes at Stripe, then removes every local trace of the connection.
+ *
+ * Order matters for crash safety: the row is marked `disconnecting` first (the tenant stops
+ * looking connected), the retry is queued before anything is deleted when Stripe is down (so a
+ * revocation is never lost), and the row goes last, so a failure at any step leaves a row that
+ * the next DELETE resumes from. Every step is idempotent.
+ */
+export async function disconnectStripe(deps: DisconnectStripeDeps, tenantId: string): Promise<Revocation> {
+  const integration = await deps.integrations.getByTenant(tenantId);
+  if (!integration) throw new NotConnectedError();
+  const accountId = integration.stripeAccountId;
+  await deps.integrations.markDisconnecting(tenantId, accountId);
+
+  let revocation: Revocation;
+  try {
+    revocation = await deps.oauth.deauthorize(accountId);
+  } catch (error) {
+    await deps.revocationQueue.enqueueRevocation(
+      { tenantId, stripeAccountId: accountId, firstFailedAt: deps.clock.now().toISOString(), attempt: 1 },
+      REVOCATION_FIRST_DELAY_SECONDS,
+    );
+    deps.log.warn('stripe_revocation_scheduled', {
+      tenantId,
+      stripeAccountId: accountId,
+      reason: reasonOf(error),
+    });
+    revocation = 'scheduled';
+  }
+
+  await deps.credentials.delete(tenantId);
+  await deps.backfillStatus.delete(tenantId);
+  await deps.integrations.releaseAccount(accountId, tenantId);
+  await deps.integrations.delete(tenantId, accountId);
+  deps.log.info('stripe_disconnected', { tenantId, stripeAccountId: accountId, revocation });
+  return revocation;
+}

@@ -1,0 +1,50 @@
+import type { BackfillResult, BackfillState, BackfillStatusStore } from '../ports/backfill-status-store.ts';
+import type { IntegrationRepository } from '../ports/integration-repository.ts';
+
+/** The status contract of design §3 "Details that other code relies on"; absent fields are null. */
+export interface ConnectionStatus {
+  connected: boolean;
+  stripeAccountId: string | null;
+  livemode: boolean | null;
+  connectedAt: string | null;
+  webhookSecretConfigured: boolean;
+  webhook: { lastEventAt: string | null };
+  backfill: {
+    status: BackfillState | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    error: string | null;
+    result: BackfillResult | null;
+  };
+}
+
+export interface GetConnectionStatusDeps {
+  readonly integrations: IntegrationRepository;
+  readonly backfillStatus: BackfillStatusStore;
+}
+
+export async function getConnectionStatus(
+  deps: GetConnectionStatusDeps,
+  tenantId: string,
+): Promise<ConnectionStatus> {
+  const [integration, backfill] = await Promise.all([
+    deps.integrations.getByTenant(tenantId),
+    deps.backfillStatus.get(tenantId),
+  ]);
+  const connected = integration?.status === 'connected';
+  return {
+    connected,
+    stripeAccountId: connected ? integration.stripeAccountId : null,
+    livemode: connected ? integration.livemode : null,
+    connectedAt: connected ? integration.connectedAt : null,
+    webhookSecretConfigured: connected && integration.webhookSecretConfigured,
+    webhook: { lastEventAt: null },
+    backfill: {
+      status: connected ? (backfill?.status ?? null) : null,
+      startedAt: connected ? (backfill?.startedAt ?? null) : null,
+      finishedAt: connected ? (backfill?.finishedAt ?? null) : null,
+      error: connected ? (backfill?.error ?? null) : null,
+      result: connected ? (backfill?.result ?? null) : null,
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { parseWebhookSecret } from '../domain/webhook-secret.ts';
+import { NotConnectedError } from '../errors/not-connected-error.ts';
+import type { CredentialStore } from '../ports/credential-store.ts';
+import type { IntegrationRepository } from '../ports/integration-repository.ts';
+import type { Log } from '../ports/log.ts';
+
+export interface SetWebhookSecretDeps {
+  readonly integrations: IntegrationRepository;
+  readonly credentials: CredentialStore;
+  readonly log: Log;
+}
+
+/**
+ * Stores the signing secret of the tenant's own webhook endpoint in the tenant's secret. The
+ * value is validated before anything is read or written, and never returned.
+ */
+export async function setWebhookSecret(
+  deps: SetWebhookSecretDeps,
+  tenantId: string,
+  input: unknown,
+): Promise<void> {
+  const secret = parseWebhookSecret(input);
+  const integration = await deps.integrations.getByTenant(tenantId);
+  if (integration?.status !== 'connected') {
+    throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
+  }
+  if (!(await deps.credentials.setWebhookSecret(tenantId, secret))) {
+    throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
+  }
+  await deps.integrations.setWebhookSecretConfigured(tenantId, true);
+  deps.log.info('stripe_webhook_secret_configured', { tenantId });
+}
