@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A fake Stripe that speaks HTTP like Stripe does, for the real `stripe` SDK to talk to.
  *
- * It implements what the connector uses: `POST /oauth/token` (single-use, expiring codes;
+ * It implements what the connector uses: `GET /oauth/authorize` (a consent screen that answers
+ * at once), `POST /oauth/token` (single-use, expiring codes;
  * `invalid_grant` on reuse, which like Stripe also revokes the tokens the code gave) and
  * `POST /oauth/deauthorize` (`invalid_client` for an account that is not connected). Faults
  * (5xx, 429, dropped connections) can be queued per path, and every request is recorded.
@@ -43,6 +44,9 @@ export class FakeStripe {
   private readonly codes = new Map<string, IssuedCode>();
   private readonly faults = new Map<string, Fault[]>();
   private readonly codeTtlMs: number;
+  /** What the consent screen answers: approve (with `consentAccount`) or the tenant's Cancel. */
+  consent: 'approve' | 'deny' = 'approve';
+  consentAccount = 'acct_1FakeClinic000001';
   private server: Server | undefined;
   private baseUrl = '';
 
@@ -117,6 +121,7 @@ export class FakeStripe {
       send(res, fault.status, fault.body ?? { error: { type: 'api_error', message: 'Injected fault' } });
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/oauth/authorize') return this.authorize(url, res);
     if (req.headers.authorization !== `Bearer ${this.secretKey}`) {
       send(res, 401, { error: 'invalid_client', error_description: 'Invalid API Key provided' });
       return;
@@ -129,6 +134,31 @@ export class FakeStripe {
         message: `Unrecognized request URL (${req.method}: ${url.pathname})`,
       },
     });
+  }
+
+  /** Stripe's consent screen, decided by `consent` instead of a person: redirects back at once. */
+  private authorize(url: URL, res: ServerResponse): void {
+    const q = url.searchParams;
+    const redirectUri = q.get('redirect_uri');
+    if (q.get('client_id') !== this.clientId || q.get('response_type') !== 'code' || !redirectUri) {
+      send(res, 400, {
+        error: 'invalid_request',
+        error_description: 'Unknown client_id or missing parameters',
+      });
+      return;
+    }
+    const back = new URL(redirectUri);
+    if (this.consent === 'approve') {
+      back.searchParams.set('code', this.issueCode(this.consentAccount));
+      back.searchParams.set('scope', q.get('scope') ?? 'read_write');
+    } else {
+      back.searchParams.set('error', 'access_denied');
+      back.searchParams.set('error_description', 'The user denied your request');
+    }
+    const state = q.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    res.writeHead(302, { location: back.toString() });
+    res.end();
   }
 
   private token(params: Record<string, string>, res: ServerResponse): void {

@@ -1,8 +1,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 import { APP_BASE_URL, createTestApp, type TestApp, tenantA, tenantB } from '../support/harness.ts';
-import { beginConnect, bearer, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 
 const SETTINGS = `${APP_BASE_URL}/settings/integrations`;
 const OUTCOMES = [
@@ -52,7 +52,9 @@ describe('GET /api/connect/stripe (start)', () => {
     expect(location.searchParams.get('response_type')).toBe('code');
     expect(location.searchParams.get('client_id')).toBe(app.stripe.clientId);
     expect(location.searchParams.get('scope')).toBe('read_write');
-    expect(location.searchParams.get('redirect_uri')).toBe('https://api.compass.test/api/connect/stripe/callback');
+    expect(location.searchParams.get('redirect_uri')).toBe(
+      'https://api.compass.test/api/connect/stripe/callback',
+    );
     expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const cookie = response.cookies[0] ?? '';
     expect(cookie).toMatch(/^compass_stripe_oauth=[A-Za-z0-9_-]{43};/);
@@ -109,14 +111,19 @@ describe('GET /api/connect/stripe/callback', () => {
     const credential = await app.deps.credentials.get('tenant_a');
     expect(credential?.token.stripe_user_id).toBe('acct_1ClinicA');
     expect(credential?.token.access_token).toMatch(/^sk_test_/);
-    expect(app.queues.sent).toEqual([{ queue: 'backfill', job: { tenantId: 'tenant_a', days: 90 }, delaySeconds: 0 }]);
+    expect(app.queues.sent).toEqual([
+      { queue: 'backfill', job: { tenantId: 'tenant_a', days: 90 }, delaySeconds: 0 },
+    ]);
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('queued');
     // The DynamoDB side holds no secret at all.
     const table = JSON.stringify(await scanTable());
     expect(table).not.toContain(credential?.token.access_token);
     expect(table).not.toContain(code);
     expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(1);
-    expect(app.stripe.requestsTo('/oauth/token')[0]?.params).toMatchObject({ grant_type: 'authorization_code', code });
+    expect(app.stripe.requestsTo('/oauth/token')[0]?.params).toMatchObject({
+      grant_type: 'authorization_code',
+      code,
+    });
   });
 
   it('is the OAuth state that names the tenant, not a query parameter', async () => {
@@ -208,7 +215,10 @@ describe('GET /api/connect/stripe/callback', () => {
         cookies: [flow.cookie],
       });
       expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_state_invalid`);
-      const retry = await handlers.callback({ query: callbackQuery({ code, state: flow.state }), cookies: [flow.cookie] });
+      const retry = await handlers.callback({
+        query: callbackQuery({ code, state: flow.state }),
+        cookies: [flow.cookie],
+      });
       expect(retry.headers.location).toBe(`${SETTINGS}?error=stripe_state_invalid`);
     });
   });
@@ -225,7 +235,11 @@ describe('GET /api/connect/stripe/callback', () => {
   it('answers stripe_denied when the tenant pressed Cancel, and uses up the state', async () => {
     const flow = await beginConnect(handlers, tokenA);
     const denied = await handlers.callback({
-      query: callbackQuery({ error: 'access_denied', error_description: 'The user denied your request', state: flow.state }),
+      query: callbackQuery({
+        error: 'access_denied',
+        error_description: 'The user denied your request',
+        state: flow.state,
+      }),
       cookies: [flow.cookie],
     });
     expect(denied.headers.location).toBe(`${SETTINGS}?error=stripe_denied`);
@@ -245,7 +259,10 @@ describe('GET /api/connect/stripe/callback', () => {
   it('answers stripe_exchange_failed when the code was already used, without retrying', async () => {
     const { code } = await connect(tokenA);
     const flow = await beginConnect(handlers, tokenB);
-    const response = await handlers.callback({ query: callbackQuery({ code, state: flow.state }), cookies: [flow.cookie] });
+    const response = await handlers.callback({
+      query: callbackQuery({ code, state: flow.state }),
+      cookies: [flow.cookie],
+    });
     expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
     expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(2);
     expect(await app.deps.integrations.getByTenant('tenant_b')).toBeUndefined();
@@ -254,18 +271,21 @@ describe('GET /api/connect/stripe/callback', () => {
   it.each([
     ['a 500', { status: 500, body: { error: { type: 'api_error', message: 'boom' } } }],
     ['a 429', { status: 429, body: { error: { type: 'rate_limit_error', message: 'slow down' } } }],
-  ])('answers stripe_exchange_failed on %s from Stripe, with exactly one exchange attempt', async (_, fault) => {
-    const flow = await beginConnect(handlers, tokenA);
-    app.stripe.injectFault('/oauth/token', fault);
-    const response = await handlers.callback({
-      query: callbackQuery({ code: app.stripe.issueCode(), state: flow.state }),
-      cookies: [flow.cookie],
-    });
-    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
-    expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(1);
-    expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
-    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
-  });
+  ])(
+    'answers stripe_exchange_failed on %s from Stripe, with exactly one exchange attempt',
+    async (_, fault) => {
+      const flow = await beginConnect(handlers, tokenA);
+      app.stripe.injectFault('/oauth/token', fault);
+      const response = await handlers.callback({
+        query: callbackQuery({ code: app.stripe.issueCode(), state: flow.state }),
+        cookies: [flow.cookie],
+      });
+      expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
+      expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(1);
+      expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
+      expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    },
+  );
 
   it('retries a dropped exchange once (no answer came, so the code is unspent) with the same idempotency key', async () => {
     const flow = await beginConnect(handlers, tokenA);
@@ -292,7 +312,8 @@ describe('GET /api/connect/stripe/callback', () => {
   });
 
   it('answers stripe_exchange_failed for a missing or malformed code without calling Stripe', async () => {
-    for (const query of [{}, { code: 'not-a-code' }, { code: `ac_${'x'.repeat(300)}` }]) {
+    const queries: Record<string, string>[] = [{}, { code: 'not-a-code' }, { code: `ac_${'x'.repeat(300)}` }];
+    for (const query of queries) {
       const flow = await beginConnect(handlers, tokenA);
       const response = await handlers.callback({
         query: callbackQuery({ ...query, state: flow.state }),
@@ -340,7 +361,10 @@ describe('GET /api/connect/stripe/callback', () => {
     expect(response.headers.location).toBe(`${SETTINGS}?connected=stripe`);
     expect(await app.deps.integrations.findByStripeAccount('acct_1Old')).toBeUndefined();
     expect(app.queues.sent).toContainEqual(
-      expect.objectContaining({ queue: 'revocation', job: expect.objectContaining({ stripeAccountId: 'acct_1Old' }) }),
+      expect.objectContaining({
+        queue: 'revocation',
+        job: expect.objectContaining({ stripeAccountId: 'acct_1Old' }),
+      }),
     );
     // Another tenant may now connect the old account.
     const other = await connect(tokenB, 'acct_1Old');
@@ -371,11 +395,12 @@ describe('GET /api/connect/stripe/callback', () => {
       '%0d%0aLocation:%20https://evil.test',
     ];
     for (const value of hostile) {
-      for (const query of [
+      const queries: Record<string, string>[] = [
         { state: value, code: value },
         { error: value, error_description: value, state: value },
         { code: value },
-      ]) {
+      ];
+      for (const query of queries) {
         const response = await handlers.callback({ query: callbackQuery(query) });
         expect(OUTCOMES).toContain(response.headers.location);
         expect(JSON.stringify(response)).not.toContain('script');

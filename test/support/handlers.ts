@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { HttpResponse } from '../../functions/commons/http.ts';
 import { createConnectCallbackHandler } from '../../functions/connect-callback.ts';
 import { createConnectStartHandler } from '../../functions/connect-start.ts';
 import { createConnectStatusHandler } from '../../functions/connect-status.ts';
 import { createDisconnectHandler } from '../../functions/disconnect.ts';
-import type { HttpResponse } from '../../functions/commons/http.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { type EventOptions, httpEvent, lambdaContext, type TestApp } from './harness.ts';
 
@@ -18,7 +18,11 @@ export interface CalledResponse extends HttpResponse {
 /** Calls the real handler factories with the test app's dependencies. */
 export function handlersFor(app: TestApp) {
   const wrap =
-    (handler: (event: APIGatewayProxyEventV2, context: typeof lambdaContext) => Promise<HttpResponse>, method: string, path: string) =>
+    (
+      handler: (event: APIGatewayProxyEventV2, context: typeof lambdaContext) => Promise<HttpResponse>,
+      method: string,
+      path: string,
+    ) =>
     async (options: EventOptions = {}): Promise<CalledResponse> => {
       const response = await handler(httpEvent(method, path, options), lambdaContext);
       return {

@@ -31,8 +31,9 @@ export class StripeSdkOAuth implements StripeOAuth {
       await this.stripe.oauth.deauthorize({ client_id: this.clientId, stripe_user_id: stripeAccountId });
       return 'revoked';
     } catch (error) {
-      const e = error as { type?: string; message?: string };
-      if (e.type === 'invalid_client' && NOT_CONNECTED.test(e.message ?? '')) return 'already_revoked';
+      const message = (error as { message?: unknown } | null)?.message;
+      if (errorType(error) === 'invalid_client' && NOT_CONNECTED.test(String(message)))
+        return 'already_revoked';
       throw new RevocationFailedError(stripeReason(error));
     }
   }
@@ -40,7 +41,14 @@ export class StripeSdkOAuth implements StripeOAuth {
 
 /** Type and status only: Stripe's messages can quote the authorization code. */
 function stripeReason(error: unknown): string {
-  const e = error as { type?: unknown; statusCode?: unknown } | null;
-  const type = typeof e?.type === 'string' ? e.type : 'unknown_error';
-  return typeof e?.statusCode === 'number' ? `${type} (HTTP ${e.statusCode})` : type;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  const type = errorType(error);
+  return typeof status === 'number' ? `${type} (HTTP ${status})` : type;
+}
+
+/** Stripe's own error word (`invalid_grant`, `api_error`, …); the SDK keeps it in `rawType`. */
+function errorType(error: unknown): string {
+  const e = error as { rawType?: unknown; type?: unknown; code?: unknown } | null;
+  for (const value of [e?.rawType, e?.type, e?.code]) if (typeof value === 'string' && value) return value;
+  return 'unknown_error';
 }

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SignJWT } from 'jose';
+import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
+import { type RunningDynalite, startDynalite } from '#shared/adapters/local/dynalite-server.ts';
+import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
+import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import { type Env, loadConfig } from '#shared/config/config.ts';
+import { TENANT_ID_PATTERN, TENANT_SLUG_PATTERN } from '#shared/domain/tenant.ts';
+import { systemClock } from '#shared/ports/clock.ts';
+import { retryRevocation } from '#shared/use-cases/retry-revocation.ts';
+import type { AppDependencies } from '../../functions/commons/dependencies.ts';
+import type { HttpHandler } from '../../functions/commons/http-handler.ts';
+import { logger } from '../../functions/commons/logger.ts';
+import { createConnectCallbackHandler } from '../../functions/connect-callback.ts';
+import { createConnectStartHandler } from '../../functions/connect-start.ts';
+import { createConnectStatusHandler } from '../../functions/connect-status.ts';
+import { createDisconnectHandler } from '../../functions/disconnect.ts';
+import { handler as notFound } from '../../functions/not-found.ts';
+import { httpRoutes } from '../../functions/routes.ts';
+import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
+import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
+import { createLocalDependencies } from './local-dependencies.ts';
+import { renderSettingsPage } from './settings-page.ts';
+
+export const LOCAL_TABLE_NAME = 'compass-stripe-connect-local';
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface LocalStackOptions {
+  readonly env: Env;
+  /** Where dynalite data and the stand-in secrets live (default `.data/`). */
+  readonly dataDir?: string;
+  readonly port?: number;
+  /** Keep dynalite in memory (tests). */
+  readonly inMemory?: boolean;
+  readonly reset?: boolean;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly deps: AppDependencies;
+  readonly queues: InProcessQueues;
+  /** A link that signs the browser in as a demo tenant (local only). */
+  signInUrl(tenant?: { tenantId: string; tenantSlug: string }): string;
+  close(): Promise<void>;
+}
+
+const handlerFactories: Record<string, (deps: AppDependencies) => HttpHandler> = {
+  ConnectStart: createConnectStartHandler,
+  ConnectCallback: createConnectCallbackHandler,
+  ConnectStatus: createConnectStatusHandler,
+  WebhookSecret: createWebhookSecretHandler,
+  Disconnect: createDisconnectHandler,
+};
+
+/**
+ * The API on localhost: the same handler factories the Lambdas use, fed API Gateway v2 events,
+ * with dynalite for DynamoDB, files for Secrets Manager and in-process queues for SQS.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const port = options.port ?? Number(options.env.PORT ?? 3000);
+  const dataDir = resolve(options.dataDir ?? options.env.LOCAL_DATA_DIR ?? '.data');
+  if (options.reset) await rm(dataDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  const sessionSecret = options.env.SESSION_JWT_SECRET ?? (await localSessionSecret(dataDir));
+  const configFor = (baseUrl: string) => {
+    const env: Env = {
+      OAUTH_REDIRECT_BASE_URL: baseUrl,
+      ...options.env,
+      ...(options.env.SESSION_JWKS_URL ? {} : { SESSION_JWT_SECRET: sessionSecret }),
+    };
+    const config = loadConfig(env, ['stripe', 'stripeKey', 'oauth', 'session']);
+    if (config.stripeKey.secretKey.kind !== 'value') {
+      throw new Error(
+        'The local stack reads the platform key from STRIPE_SECRET_KEY, not from Secrets Manager',
+      );
+    }
+    return { config, secretKey: config.stripeKey.secretKey.value };
+  };
+  // Fail on bad configuration before taking the port.
+  configFor(`http://localhost:${port}`);
+
+  // Listen first: with port 0 the callback URL depends on the port the system picks.
+  let serve: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end('{"error":"starting","message":"The local stack is starting"}');
+  };
+  const server = createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      logger.error('local_server_error', { errorName: String((error as Error)?.name) });
+      if (!res.headersSent)
+        writeApiGatewayResult(res, { statusCode: 500, body: '{"error":"internal_error"}' });
+    });
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${port} is already in use: stop what uses it or set PORT to another port`)
+          : error,
+      );
+    });
+    server.listen(port, '127.0.0.1', () => resolvePromise());
+  });
+  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const closeServer = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+
+  const { config, secretKey } = configFor(url);
+  let dynalite: RunningDynalite;
+  try {
+    dynalite = await startDynalite(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
+  } catch (error) {
+    await closeServer();
+    throw new Error(
+      `Cannot open the local DynamoDB data in ${dataDir} (is another npm run dev running?): ${(error as Error).message}`,
+    );
+  }
+  const raw = new DynamoDBClient({
+    endpoint: dynalite.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await createTableIfMissing(raw, LOCAL_TABLE_NAME);
+  raw.destroy();
+
+  let deps: AppDependencies | undefined;
+  const queues = new InProcessQueues(
+    {
+      revocation: async (job) => {
+        if (deps) await retryRevocation(deps, job);
+      },
+      backfill: async (job) => {
+        logger.info('backfill_queued_locally', { tenantId: job.tenantId, days: job.days });
+      },
+    },
+    (error, message) =>
+      logger.error('local_queue_delivery_failed', {
+        queue: message.queue,
+        errorName: String((error as Error)?.name),
+      }),
+  );
+  deps = createLocalDependencies({
+    dynamoEndpoint: dynalite.endpoint,
+    tableName: LOCAL_TABLE_NAME,
+    secretsDir: join(dataDir, 'secrets'),
+    stripe: config.stripe,
+    stripeSecretKey: secretKey,
+    oauth: config.oauth,
+    sessions: createSessionVerifier(config.session),
+    queues,
+    clock: systemClock,
+    log: logger,
+  });
+  const appDeps = deps;
+
+  const routes = httpRoutes.map((route) => {
+    const factory = handlerFactories[route.name];
+    if (!factory) throw new Error(`No local handler for route ${route.name}`);
+    return { route, handler: factory(appDeps) };
+  });
+
+  serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestUrl = new URL(req.url ?? '/', url);
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && requestUrl.pathname === '/dev/sign-in') return signIn(requestUrl, res);
+    if (
+      method === 'GET' &&
+      (requestUrl.pathname === '/' || requestUrl.pathname === '/settings/integrations')
+    ) {
+      if (requestUrl.pathname === '/') return redirectTo(res, '/settings/integrations');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(renderSettingsPage());
+      return;
+    }
+    const body = await readBody(req);
+    if (body === undefined) {
+      writeApiGatewayResult(res, {
+        statusCode: 413,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'payload_too_large', message: 'Request bodies are limited to 10 MB' }),
+      });
+      return;
+    }
+    for (const { route, handler } of routes) {
+      if (route.method !== method) continue;
+      const params = matchPath(route.path, requestUrl.pathname);
+      if (!params) continue;
+      const event = toApiGatewayEvent(req, body, `${route.method} ${route.path}`, params);
+      writeApiGatewayResult(res, await handler(event, localContext(route.name)));
+      return;
+    }
+    writeApiGatewayResult(
+      res,
+      await notFound(toApiGatewayEvent(req, body, '$default'), localContext('NotFound')),
+    );
+  };
+
+  async function signIn(url: URL, res: ServerResponse): Promise<void> {
+    const tenantId = url.searchParams.get('tenantId') ?? 'demo-clinic';
+    const tenantSlug = url.searchParams.get('tenantSlug') ?? 'demo-clinic';
+    if (!TENANT_ID_PATTERN.test(tenantId) || !TENANT_SLUG_PATTERN.test(tenantSlug)) {
+      writeApiGatewayResult(res, {
+        statusCode: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'invalid_tenant', message: 'tenantId or tenantSlug is malformed' }),
+      });
+      return;
+    }
+    const token = await new SignJWT({ tenantId, tenantSlug })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('dev-user')
+      .setIssuedAt()
+      .setExpirationTime('12h')
+      .sign(new TextEncoder().encode(sessionSecret));
+    res.writeHead(302, {
+      location: '/settings/integrations',
+      'set-cookie': `compass_session=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200`,
+    });
+    res.end();
+  }
+
+  return {
+    url,
+    deps: appDeps,
+    queues,
+    signInUrl: (tenant) =>
+      `${url}/dev/sign-in${tenant ? `?${new URLSearchParams({ tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug })}` : ''}`,
+    async close() {
+      queues.close();
+      await closeServer();
+      await dynalite.close();
+    },
+  };
+}
+
+/** A per-checkout random session key, so the local stack needs no configuration for sign-in. */
+async function localSessionSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'session-secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+function redirectTo(res: ServerResponse, location: string): void {
+  res.writeHead(302, { location });
+  res.end();
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function localContext(functionName: string) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomBytes(8).toString('hex'),
+    logGroupName: 'local',
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -1,0 +1,355 @@
+import type { SQSEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRevocationWorker } from '../../functions/revocation-worker.ts';
+import { bearer, beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
+import {
+  createTestApp,
+  lambdaContext,
+  signSession,
+  type TestApp,
+  tenantA,
+  tenantB,
+} from '../support/harness.ts';
+
+const WHSEC = `whsec_${'Ab1+/=_-'.repeat(4)}`;
+
+let app: TestApp;
+let handlers: Handlers;
+let tokenA: string;
+
+beforeEach(async () => {
+  app = await createTestApp();
+  handlers = handlersFor(app);
+  tokenA = await app.session(tenantA);
+});
+afterEach(() => app.close());
+
+async function connect(token = tokenA, accountId = 'acct_1ClinicA') {
+  const flow = await beginConnect(handlers, token);
+  const response = await handlers.callback({
+    query: callbackQuery({ code: app.stripe.issueCode(accountId), state: flow.state }),
+    cookies: [flow.cookie],
+  });
+  expect(response.headers.location).toMatch(/connected=stripe$/);
+}
+
+const putSecret = (body: string, token = tokenA, extra: { isBase64Encoded?: boolean } = {}) =>
+  handlers.webhookSecret({
+    headers: { ...bearer(token), 'content-type': 'application/json' },
+    body,
+    ...extra,
+  });
+
+describe('session checks on tenant routes', () => {
+  it.each([
+    ['no token', async () => undefined],
+    [
+      'a token signed with another key',
+      () => signSession(tenantA, { secret: 'another-secret-another-secret-another!!' }),
+    ],
+    ['an expired token', () => signSession(tenantA, { expiresInSeconds: -60 })],
+    ['a token without tenantSlug', () => signSession({ tenantId: 'tenant_a', userId: 'u' })],
+    ['a token without tenantId', () => signSession({ tenantSlug: 'clinic-a', userId: 'u' })],
+    ['a token with a malformed slug', () => signSession({ ...tenantA, tenantSlug: 'Clinic A!' })],
+    [
+      'an alg:none token',
+      async () => {
+        const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+        const payload = Buffer.from(
+          JSON.stringify({ ...tenantA, sub: 'u', exp: Math.floor(Date.now() / 1000) + 600 }),
+        ).toString('base64url');
+        return `${header}.${payload}.`;
+      },
+    ],
+  ])('answers 401 JSON to %s on every tenant route', async (_, makeToken) => {
+    const token = await makeToken();
+    const headers = token ? bearer(token) : undefined;
+    for (const call of [handlers.status, handlers.start, handlers.disconnect, handlers.webhookSecret]) {
+      const response = await call({
+        ...(headers ? { headers } : {}),
+        body: JSON.stringify({ secret: WHSEC }),
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual({
+        error: 'unauthorized',
+        message: 'A valid Compass session is required',
+      });
+    }
+  });
+
+  it('accepts the session from the compass_session cookie', async () => {
+    const response = await handlers.status({ cookies: [`compass_session=${tokenA}`] });
+    expect(response.statusCode).toBe(200);
+  });
+});
+
+describe('GET /api/connect/stripe/status', () => {
+  it('answers the contract shape with nulls when not connected', async () => {
+    const response = await handlers.status({ headers: bearer(tokenA) });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toContain('application/json');
+    expect(response.json()).toEqual({
+      connected: false,
+      stripeAccountId: null,
+      livemode: null,
+      connectedAt: null,
+      webhookSecretConfigured: false,
+      webhook: { lastEventAt: null },
+      backfill: { status: null, startedAt: null, finishedAt: null, error: null, result: null },
+    });
+  });
+
+  it('shows the connection, its queued backfill and whether a webhook secret is set', async () => {
+    await connect();
+    const response = await handlers.status({ headers: bearer(tokenA) });
+    expect(response.json()).toEqual({
+      connected: true,
+      stripeAccountId: 'acct_1ClinicA',
+      livemode: false,
+      connectedAt: app.clock.now().toISOString(),
+      webhookSecretConfigured: false,
+      webhook: { lastEventAt: null },
+      backfill: { status: 'queued', startedAt: null, finishedAt: null, error: null, result: null },
+    });
+  });
+
+  it('shows one tenant nothing of another', async () => {
+    await connect();
+    const response = await handlers.status({ headers: bearer(await app.session(tenantB)) });
+    expect(response.json()).toMatchObject({ connected: false, stripeAccountId: null });
+  });
+});
+
+describe('PUT /api/connect/stripe/webhook-secret', () => {
+  it('stores a valid secret in the tenant secret, answers 204 without echoing it', async () => {
+    await connect();
+    const response = await putSecret(JSON.stringify({ secret: WHSEC }));
+    expect(response.statusCode).toBe(204);
+    expect(response.body).toBe('');
+    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+    const status = await handlers.status({ headers: bearer(tokenA) });
+    expect(status.json()).toMatchObject({ webhookSecretConfigured: true });
+    expect(status.body).not.toContain(WHSEC);
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    await connect();
+    const body = Buffer.from(JSON.stringify({ secret: WHSEC })).toString('base64');
+    const response = await putSecret(body, tokenA, { isBase64Encoded: true });
+    expect(response.statusCode).toBe(204);
+    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+  });
+
+  it.each([
+    ['an empty secret', JSON.stringify({ secret: '' }), 400, 'invalid_webhook_secret'],
+    ['no secret field', JSON.stringify({ other: WHSEC }), 400, 'invalid_webhook_secret'],
+    ['a number', JSON.stringify({ secret: 42 }), 400, 'invalid_webhook_secret'],
+    [
+      'a secret that is not whsec_',
+      JSON.stringify({ secret: `sk_live_${'a'.repeat(30)}` }),
+      400,
+      'invalid_webhook_secret',
+    ],
+    ['a too-short secret', JSON.stringify({ secret: 'whsec_short' }), 400, 'invalid_webhook_secret'],
+    [
+      'a secret with a newline',
+      JSON.stringify({ secret: `${WHSEC}\r\nX: y` }),
+      400,
+      'invalid_webhook_secret',
+    ],
+    ['HTML', JSON.stringify({ secret: '<script>alert(1)</script>' }), 400, 'invalid_webhook_secret'],
+    ['a body that is not JSON', 'whsec_plain', 400, 'invalid_json'],
+    ['JSON null', 'null', 400, 'invalid_webhook_secret'],
+    [
+      'a megabyte secret',
+      JSON.stringify({ secret: `whsec_${'a'.repeat(1_048_576)}` }),
+      413,
+      'payload_too_large',
+    ],
+  ])('refuses %s with a clear error and changes nothing', async (_, body, status, error) => {
+    await connect();
+    await putSecret(JSON.stringify({ secret: WHSEC }));
+    const response = await putSecret(body);
+    expect(response.statusCode).toBe(status);
+    expect(response.json()).toEqual({ error, message: expect.any(String) });
+    expect(response.body.length).toBeLessThan(400);
+    expect(response.body).not.toContain('<script>');
+    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+  });
+
+  it('answers 404 not_connected when Stripe is not connected, and stores nothing', async () => {
+    const response = await putSecret(JSON.stringify({ secret: WHSEC }));
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ error: 'not_connected' });
+    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+  });
+});
+
+describe('DELETE /api/connect/stripe', () => {
+  async function expectNothingLeft() {
+    expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
+    expect(await app.deps.integrations.findByStripeAccount('acct_1ClinicA')).toBeUndefined();
+    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.backfillStatus.get('tenant_a')).toBeUndefined();
+    const status = await handlers.status({ headers: bearer(tokenA) });
+    expect(status.json()).toMatchObject({ connected: false, webhookSecretConfigured: false });
+  }
+
+  it('revokes at Stripe with client_id and stripe_user_id, then deletes every credential', async () => {
+    await connect();
+    await putSecret(JSON.stringify({ secret: WHSEC }));
+    const response = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    expect(app.stripe.requestsTo('/oauth/deauthorize')[0]?.params).toEqual({
+      client_id: app.stripe.clientId,
+      stripe_user_id: 'acct_1ClinicA',
+    });
+    expect(app.stripe.isConnected('acct_1ClinicA')).toBe(false);
+    await expectNothingLeft();
+    // The account is free again: another tenant may connect it.
+    await connect(await app.session(tenantB), 'acct_1ClinicA');
+  });
+
+  it('finishes the deletion when Stripe says the account is already disconnected', async () => {
+    await connect();
+    app.stripe.connected.delete('acct_1ClinicA');
+    const response = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(response.json()).toEqual({ disconnected: true, revocation: 'already_revoked' });
+    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(0);
+    await expectNothingLeft();
+  });
+
+  it('answers 404 not_connected when nothing is connected', async () => {
+    const response = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ error: 'not_connected' });
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
+  });
+
+  it('when Stripe is down: deletes local data, schedules the revocation within 5 minutes, and the worker finishes it', async () => {
+    await connect();
+    app.stripe.injectFault(
+      '/oauth/deauthorize',
+      { status: 500 },
+      { status: 500 },
+      { status: 503 },
+      { drop: true },
+    );
+    const response = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ disconnected: true, revocation: 'scheduled' });
+    await expectNothingLeft();
+    const scheduled = app.queues.sent.filter((m) => m.queue === 'revocation');
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]?.delaySeconds).toBeLessThanOrEqual(300);
+    expect(scheduled[0]?.job).toMatchObject({
+      tenantId: 'tenant_a',
+      stripeAccountId: 'acct_1ClinicA',
+      attempt: 1,
+    });
+
+    // The worker retries: one more fault, then Stripe is back.
+    const worker = createRevocationWorker(app.deps);
+    const run = (job: unknown) => worker(sqsEvent(job), lambdaContext);
+    const first = await run(scheduled[0]?.job);
+    expect(first.batchItemFailures).toEqual([]);
+    const rescheduled = app.queues.sent.filter((m) => m.queue === 'revocation');
+    expect(rescheduled).toHaveLength(2);
+    expect(rescheduled[1]?.job).toMatchObject({ attempt: 2 });
+    expect(rescheduled[1]?.delaySeconds).toBeGreaterThan(scheduled[0]?.delaySeconds ?? 0);
+    expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
+
+    const second = await run(rescheduled[1]?.job);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(app.stripe.isConnected('acct_1ClinicA')).toBe(false);
+    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(2);
+  });
+
+  it('keeps the tenant recoverable when neither Stripe nor the queue is reachable: 503, then a retry finishes', async () => {
+    await connect();
+    app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 500 });
+    const enqueue = app.queues.enqueueRevocation.bind(app.queues);
+    app.queues.enqueueRevocation = async () => {
+      throw Object.assign(new Error('queue down'), { name: 'ServiceUnavailable', $metadata: {} });
+    };
+    const failed = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(failed.statusCode).toBe(503);
+    expect(failed.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    // Nothing deleted, and the tenant no longer looks connected (a disconnect is under way).
+    expect(await app.deps.credentials.get('tenant_a')).toBeDefined();
+    expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({ connected: false });
+
+    app.queues.enqueueRevocation = enqueue;
+    const retried = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(retried.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    await expectNothingLeft();
+  });
+});
+
+describe('revocation worker', () => {
+  it('does not revoke an account that a tenant has connected again since', async () => {
+    await connect();
+    const worker = createRevocationWorker(app.deps);
+    const job = {
+      tenantId: 'tenant_x',
+      stripeAccountId: 'acct_1ClinicA',
+      firstFailedAt: app.clock.now().toISOString(),
+      attempt: 1,
+    };
+    const result = await worker(sqsEvent(job), lambdaContext);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
+    expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
+  });
+
+  it('gives up after 3 days: the message fails so SQS moves it to the alarmed DLQ', async () => {
+    const worker = createRevocationWorker(app.deps);
+    app.stripe.connected.set('acct_1Gone', new Set(['sk_test_x']));
+    app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 500 });
+    const firstFailedAt = new Date(app.clock.now().getTime() - 3 * 24 * 3600 * 1000 - 1).toISOString();
+    const job = { tenantId: 'tenant_a', stripeAccountId: 'acct_1Gone', firstFailedAt, attempt: 300 };
+    const event = sqsEvent(job);
+    await expect(worker(event, lambdaContext)).rejects.toThrow(/All records failed/);
+    expect(app.queues.sent).toHaveLength(0);
+    expect(app.log.messages()).toContain('stripe_revocation_abandoned');
+  });
+
+  it('reports only the malformed record of a batch as failed', async () => {
+    const worker = createRevocationWorker(app.deps);
+    app.stripe.connected.set('acct_1Gone', new Set(['sk_test_x']));
+    const good = {
+      tenantId: 'tenant_a',
+      stripeAccountId: 'acct_1Gone',
+      firstFailedAt: app.clock.now().toISOString(),
+      attempt: 1,
+    };
+    const event: SQSEvent = { Records: [...sqsEvent(good).Records, ...sqsEvent('not json', 'm-2').Records] };
+    const result = await worker(event, lambdaContext);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm-2' }]);
+    expect(app.stripe.isConnected('acct_1Gone')).toBe(false);
+  });
+});
+
+function sqsEvent(job: unknown, messageId = 'm-1'): SQSEvent {
+  return {
+    Records: [
+      {
+        messageId,
+        receiptHandle: 'r',
+        body: typeof job === 'string' ? job : JSON.stringify(job),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: '0',
+          SenderId: 's',
+          ApproximateFirstReceiveTimestamp: '0',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:revocations',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+}

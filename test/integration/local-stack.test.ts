@@ -1,0 +1,170 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
+import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+
+/**
+ * Drives `npm run dev`'s stack over real HTTP, the way a browser and Stripe meet it, with every
+ * line the process writes captured.
+ */
+let stripe: FakeStripe;
+let stack: LocalStack;
+let output: string[];
+let dataDir: string;
+
+beforeAll(async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  dataDir = await mkdtemp(join(tmpdir(), 'compass-local-'));
+});
+
+beforeEach(async () => {
+  output = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
+  }
+  stripe = new FakeStripe();
+  const stripeUrl = await stripe.start();
+  stack = await startLocalStack({
+    env: {
+      STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
+      STRIPE_SECRET_KEY: stripe.secretKey,
+      STRIPE_API_BASE_URL: stripeUrl,
+      STRIPE_CONNECT_BASE_URL: stripeUrl,
+    },
+    port: 0,
+    inMemory: true,
+    dataDir,
+    reset: true,
+  });
+});
+
+afterEach(async () => {
+  await stack.close();
+  await stripe.stop();
+  vi.restoreAllMocks();
+});
+
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** A tiny cookie-keeping browser that does not follow redirects on its own. */
+class Browser {
+  private readonly jar = new Map<string, string>();
+
+  async get(url: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const index = pair?.indexOf('=') ?? -1;
+      if (!pair || index < 0) continue;
+      const value = pair.slice(index + 1);
+      if (/Max-Age=0/i.test(line)) this.jar.delete(pair.slice(0, index));
+      else this.jar.set(pair.slice(0, index), value);
+    }
+    return response;
+  }
+
+  /** Follows redirects across the app and the fake Stripe, returning every location visited. */
+  async follow(url: string): Promise<string[]> {
+    const visited = [url];
+    let next = url;
+    for (let hop = 0; hop < 5; hop++) {
+      const response = await this.get(next);
+      const location = response.headers.get('location');
+      if (!location) break;
+      next = new URL(location, next).toString();
+      visited.push(next);
+    }
+    return visited;
+  }
+}
+
+describe('npm run dev stack', () => {
+  it('takes a browser through sign-in → connect → status → webhook secret → disconnect, leaking nothing to the logs', async () => {
+    const browser = new Browser();
+    await browser.follow(stack.signInUrl({ tenantId: 'clinic_1', tenantSlug: 'clinic-one' }));
+
+    const visited = await browser.follow(`${stack.url}/api/connect/stripe`);
+    expect(visited.at(-1)).toBe(`${stack.url}/settings/integrations?connected=stripe`);
+    const page = await browser.get(visited.at(-1) ?? '');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Connect Stripe');
+
+    const status = await (await browser.get(`${stack.url}/api/connect/stripe/status`)).json();
+    expect(status).toMatchObject({
+      connected: true,
+      stripeAccountId: stripe.consentAccount,
+      livemode: false,
+    });
+
+    const secret = `whsec_${'k'.repeat(40)}`;
+    const put = await browser.get(`${stack.url}/api/connect/stripe/webhook-secret`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ secret }),
+    });
+    expect(put.status).toBe(204);
+    expect(await (await browser.get(`${stack.url}/api/connect/stripe/status`)).json()).toMatchObject({
+      webhookSecretConfigured: true,
+    });
+
+    const deleted = await browser.get(`${stack.url}/api/connect/stripe`, { method: 'DELETE' });
+    expect(await deleted.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    expect(stripe.isConnected(stripe.consentAccount)).toBe(false);
+    expect(await (await browser.get(`${stack.url}/api/connect/stripe/status`)).json()).toMatchObject({
+      connected: false,
+    });
+
+    const logs = output.join('');
+    expect(logs).toContain('stripe_connected');
+    expect(logs).toContain('stripe_disconnected');
+    const secrets = [...stripe.issuedSecrets(), stripe.secretKey, secret];
+    const tokenResponse = stripe.requestsTo('/oauth/token')[0];
+    expect(tokenResponse?.params.code).toBeTruthy();
+    secrets.push(tokenResponse?.params.code ?? '');
+    expect(secrets.length).toBeGreaterThanOrEqual(4);
+    for (const value of secrets) expect(logs).not.toContain(value);
+    expect(logs).not.toMatch(/rt_[0-9a-f]{20,}/);
+    expect(logs).not.toMatch(/sk_test_[0-9a-f]{20,}/);
+  });
+
+  it('lands on stripe_denied when the tenant presses Cancel on Stripe', async () => {
+    stripe.consent = 'deny';
+    const browser = new Browser();
+    await browser.follow(stack.signInUrl());
+    const visited = await browser.follow(`${stack.url}/api/connect/stripe`);
+    expect(visited.at(-1)).toBe(`${stack.url}/settings/integrations?error=stripe_denied`);
+  });
+
+  it('answers unknown routes and unsigned requests with JSON errors', async () => {
+    const unknown = await fetch(`${stack.url}/api/nope`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: 'not_found', message: 'No such route' });
+    const unsigned = await fetch(`${stack.url}/api/connect/stripe/status`);
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: 'unauthorized' });
+  });
+
+  it('refuses to start on a port already in use, saying which', async () => {
+    const port = Number(new URL(stack.url).port);
+    await expect(
+      startLocalStack({
+        env: { STRIPE_CONNECT_CLIENT_ID: stripe.clientId, STRIPE_SECRET_KEY: stripe.secretKey },
+        port,
+        inMemory: true,
+        dataDir,
+      }),
+    ).rejects.toThrow(`Port ${port} is already in use`);
+  });
+});
