@@ -23,6 +23,7 @@ export type FunctionNeed =
   | 'table:write'
   | 'credentials:write'
   | 'credentials:read'
+  | 'credentials:delete'
   | 'platform-key'
   | 'revocation-queue:send'
   | 'backfill-queue:send';
@@ -67,7 +68,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'DELETE',
     path: '/api/connect/stripe',
     entry: 'functions/disconnect.ts',
-    needs: ['table:write', 'credentials:write', 'platform-key', 'revocation-queue:send'],
+    needs: ['table:write', 'credentials:delete', 'platform-key', 'revocation-queue:send'],
   },
 ];
 

@@ -32,7 +32,6 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   const storage = memo(() => loadConfig(env, ['storage']).storage);
   const db = memo(() => createDocumentClient({ endpoint: storage().dynamoDbEndpoint }));
   const sqs = memo(() => new SQSClient({}));
-  const queues = memo(() => loadConfig(env, ['queues']).queues);
   const stripe = memo(() => loadConfig(env, ['stripe']).stripe);
 
   const states = memo(() => new DynamoDbOAuthStateStore(db(), storage().tableName));
@@ -41,8 +40,13 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   const credentials = memo(
     () => new SecretsManagerCredentialStore(new SecretsManagerClient({}), storage().credentialsSecretPrefix),
   );
-  const revocationQueue = memo(() => new SqsRevocationQueue(sqs(), queues().revocationQueueUrl));
-  const backfillQueue = memo(() => new SqsBackfillQueue(sqs(), queues().backfillQueueUrl));
+  const revocationQueue = memo(
+    () =>
+      new SqsRevocationQueue(sqs(), loadConfig(env, ['revocationQueue']).revocationQueue.revocationQueueUrl),
+  );
+  const backfillQueue = memo(
+    () => new SqsBackfillQueue(sqs(), loadConfig(env, ['backfillQueue']).backfillQueue.backfillQueueUrl),
+  );
   const oauth = memo(() => {
     const { secretKey } = loadConfig(env, ['stripeKey']).stripeKey;
     return new LazyStripeOAuth(() => resolveSecret(secretKey), stripe());

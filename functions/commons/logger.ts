@@ -5,8 +5,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
  * built-in redaction, so a JSON replacer does it (design §7).
  */
 const SECRET_KEYS = new Set([
-  'access_token',
-  'refresh_token',
   'accesstoken',
   'refreshtoken',
   'code',
@@ -14,17 +12,19 @@ const SECRET_KEYS = new Set([
   'secret',
   'webhooksecret',
   'secretkey',
+  'clientsecret',
   'authorization',
   'cookie',
   'cookies',
-  'set-cookie',
-  'stripe_publishable_key',
+  'setcookie',
+  'stripepublishablekey',
   'body',
   'password',
 ]);
 
+/** Compares keys without case, `_` or `-`, so `access_token`, `accessToken` and `Access-Token` match. */
 export function redactSecrets(key: string, value: unknown): unknown {
-  return SECRET_KEYS.has(key.toLowerCase()) ? '[redacted]' : value;
+  return SECRET_KEYS.has(key.toLowerCase().replace(/[-_]/g, '')) ? '[redacted]' : value;
 }
 
 export const logger = new Logger({

@@ -42,8 +42,11 @@ export interface StorageConfig {
   readonly credentialsSecretPrefix: string;
 }
 
-export interface QueueConfig {
+export interface RevocationQueueConfig {
   readonly revocationQueueUrl: string;
+}
+
+export interface BackfillQueueConfig {
   readonly backfillQueueUrl: string;
 }
 
@@ -53,7 +56,8 @@ export interface Config {
   oauth: OAuthConfig;
   session: SessionConfig;
   storage: StorageConfig;
-  queues: QueueConfig;
+  revocationQueue: RevocationQueueConfig;
+  backfillQueue: BackfillQueueConfig;
 }
 
 export type ConfigSection = keyof Config;
@@ -130,6 +134,10 @@ const readers: { [K in ConfigSection]: (r: Reader) => Config[K] } = {
     const keySecretId = r.optional('STRIPE_SECRET_KEY_SECRET_ID');
     if (keyValue && keySecretId) {
       r.problems.push('STRIPE_SECRET_KEY and STRIPE_SECRET_KEY_SECRET_ID are both set: set only one');
+    } else if (keyValue && r.optional('AWS_LAMBDA_FUNCTION_NAME')) {
+      r.problems.push(
+        'STRIPE_SECRET_KEY must not be set on a deployed function: store the key in Secrets Manager and set STRIPE_SECRET_KEY_SECRET_ID',
+      );
     } else if (keyValue) {
       r.matching('STRIPE_SECRET_KEY', keyValue, SECRET_KEY, 'sk_test_…, sk_live_…, rk_test_… or rk_live_…');
       return { secretKey: { kind: 'value', value: keyValue } };
@@ -198,12 +206,16 @@ const readers: { [K in ConfigSection]: (r: Reader) => Config[K] } = {
     return { tableName, dynamoDbEndpoint: endpoint, credentialsSecretPrefix: prefix.replace(/\/+$/, '') };
   },
 
-  queues(r) {
+  revocationQueue(r) {
     const revocationQueueUrl = r.required('REVOCATION_QUEUE_URL', 'SQS queue for retried Stripe revocations');
-    const backfillQueueUrl = r.required('BACKFILL_QUEUE_URL', 'SQS queue for backfill jobs');
     r.url('REVOCATION_QUEUE_URL', revocationQueueUrl || undefined);
+    return { revocationQueueUrl };
+  },
+
+  backfillQueue(r) {
+    const backfillQueueUrl = r.required('BACKFILL_QUEUE_URL', 'SQS queue for backfill jobs');
     r.url('BACKFILL_QUEUE_URL', backfillQueueUrl || undefined);
-    return { revocationQueueUrl, backfillQueueUrl };
+    return { backfillQueueUrl };
   },
 };
 

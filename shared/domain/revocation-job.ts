@@ -3,6 +3,8 @@ import type { RevocationJob } from '../ports/job-queues.ts';
 import { STRIPE_ACCOUNT_ID_PATTERN } from './integration.ts';
 import { TENANT_ID_PATTERN } from './tenant.ts';
 
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
 /** Parses a queued revocation, refusing anything that did not come from this service. */
 export function parseRevocationJob(body: string): RevocationJob {
   let value: unknown;
@@ -19,6 +21,7 @@ export function parseRevocationJob(body: string): RevocationJob {
     typeof job.stripeAccountId !== 'string' ||
     !STRIPE_ACCOUNT_ID_PATTERN.test(job.stripeAccountId) ||
     typeof job.firstFailedAt !== 'string' ||
+    !ISO_TIMESTAMP.test(job.firstFailedAt) ||
     Number.isNaN(Date.parse(job.firstFailedAt)) ||
     typeof job.attempt !== 'number' ||
     !Number.isInteger(job.attempt) ||

@@ -4,6 +4,12 @@ import type { BackfillJob, BackfillQueue, RevocationJob, RevocationQueue } from 
 /** SQS's limit on DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
 
+/** SQS rejects a delay outside 0..900 or not an integer; a NaN would become a lost retry. */
+function clampDelay(seconds: number): number {
+  if (!Number.isFinite(seconds)) return seconds > 0 ? MAX_DELAY_SECONDS : 0;
+  return Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(seconds)));
+}
+
 export class SqsRevocationQueue implements RevocationQueue {
   constructor(
     private readonly client: SQSClient,
@@ -15,7 +21,7 @@ export class SqsRevocationQueue implements RevocationQueue {
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(job),
-        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
+        DelaySeconds: clampDelay(delaySeconds),
       }),
     );
   }

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { SessionConfig } from '../../config/config.ts';
 import { TENANT_ID_PATTERN, TENANT_SLUG_PATTERN, type TenantIdentity } from '../../domain/tenant.ts';
+import { DependencyUnavailableError } from '../../errors/dependency-unavailable-error.ts';
 import { UnauthorizedError } from '../../errors/unauthorized-error.ts';
 
 export interface SessionVerifier {
@@ -10,6 +11,8 @@ export interface SessionVerifier {
 /** Compact JWS: three base64url parts. Anything larger than this is not a session we issue. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 8192;
+/** jose codes for a key set that could not be fetched or read (not for a bad token). */
+const KEY_SET_FAULTS = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
 /**
  * Verifies Compass session tokens with jose: HS256 with a shared secret locally, the identity
@@ -30,7 +33,12 @@ export function createSessionVerifier(config: SessionConfig): SessionVerifier {
       try {
         ({ payload } = await verifyJwt(token));
       } catch (error) {
-        throw new UnauthorizedError((error as { code?: string }).code ?? 'invalid_token');
+        const code = (error as { code?: unknown } | null)?.code;
+        // The key set could not be fetched: the token may be fine, so let the caller retry.
+        if (config.kind === 'jwks' && (typeof code !== 'string' || KEY_SET_FAULTS.has(code))) {
+          throw new DependencyUnavailableError('session key set');
+        }
+        throw new UnauthorizedError(typeof code === 'string' ? code : 'invalid_token');
       }
       return identityFrom(payload);
     },

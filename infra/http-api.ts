@@ -1,0 +1,132 @@
+import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { HttpRoute as RouteDefinition } from '../functions/routes.ts';
+
+/**
+ * Routes that are public by design, with the reason. Every other route is a tenant route whose
+ * function verifies the Compass session token itself (functions/commons/session.ts).
+ */
+const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
+  ConnectCallback:
+    "Stripe's OAuth redirect lands here from the tenant's browser, which carries no bearer token; the " +
+    'request is authorised by the single-use, expiring OAuth state bound to that browser by an HttpOnly ' +
+    'cookie (design §3 "OAuth"), checked by the function.',
+};
+
+const SESSION_VERIFIED_REASON =
+  'Tenant route: the function verifies the Compass session JWT (compass_session cookie or Bearer ' +
+  'header, JWKS-verified issuer and audience) before doing anything and answers 401 otherwise. The ' +
+  'token comes from Compass, not from an identity provider an API Gateway authorizer could use, and ' +
+  'the tenant is taken from the verified token, so a gateway authorizer would verify it twice.';
+
+const NOT_FOUND_REASON =
+  'The $default route only answers the JSON 404 for paths no route claims; it reads nothing and ' +
+  'has no permission on any data.';
+
+/** Default-stage throttling: far above a settings page's traffic, low enough to cap a flood. */
+export const API_THROTTLE = { burstLimit: 200, rateLimit: 100 } as const;
+
+export interface HttpApiProps {
+  readonly routes: readonly RouteDefinition[];
+  /** The function behind each route, by route name. */
+  readonly handlers: ReadonlyMap<string, IFunction>;
+  /** Answers `$default`, i.e. every path no route claims, with the app's JSON 404. */
+  readonly notFoundHandler: IFunction;
+}
+
+/** The connector's HTTP API (API Gateway v2): one route per entry of functions/routes.ts. */
+export class ConnectorHttpApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HttpApiProps) {
+    super(scope, id);
+
+    for (const name of Object.keys(PUBLIC_ROUTES)) {
+      if (!props.routes.some((route) => route.name === name)) {
+        throw new Error(`PUBLIC_ROUTES names ${name}, which functions/routes.ts does not define`);
+      }
+    }
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Compass Stripe Connect connector',
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('NotFoundIntegration', props.notFoundHandler),
+    });
+    Validations.of(this.api.node.findChild('DefaultRoute')).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: NOT_FOUND_REASON,
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: accessLogFormat(),
+      },
+    });
+
+    for (const route of props.routes) {
+      const handler = props.handlers.get(route.name);
+      if (!handler) throw new Error(`No function for route ${route.name}`);
+      const httpRoute = new HttpRoute(this, route.name, {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+        integration: new HttpLambdaIntegration(`${route.name}Integration`, handler),
+      });
+      Validations.of(httpRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: PUBLIC_ROUTES[route.name] ?? SESSION_VERIFIED_REASON,
+      });
+    }
+
+    new CfnOutput(this, 'ApiUrl', {
+      key: 'ApiUrl',
+      description: 'Base URL of the HTTP API (OAuthRedirectBaseUrl, unless a custom domain fronts it)',
+      value: this.stage.url,
+    });
+  }
+}
+
+/**
+ * One JSON line per request. Deliberately without the query string: the OAuth callback carries
+ * the authorization code and state there, and neither belongs in a log.
+ */
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      requestTime: '$context.requestTime',
+      sourceIp: '$context.identity.sourceIp',
+      userAgent: '$context.identity.userAgent',
+      httpMethod: '$context.httpMethod',
+      routeKey: '$context.routeKey',
+      path: '$context.path',
+      protocol: '$context.protocol',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      responseLatency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+      integrationStatus: '$context.integrationStatus',
+      integrationError: '$context.integrationErrorMessage',
+      error: '$context.error.message',
+    }),
+  );
+}
