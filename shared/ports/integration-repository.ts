@@ -9,10 +9,11 @@ export interface IntegrationRepository {
   findBySlug(tenantSlug: string): Promise<StripeIntegration | undefined>;
   findByStripeAccount(stripeAccountId: string): Promise<StripeIntegration | undefined>;
   /**
-   * Reserves a Stripe account for a tenant. One account belongs to at most one tenant; a claim
-   * left behind by a crashed disconnect (its tenant no longer holds the account) is taken over.
+   * Reserves a Stripe account for a tenant. One account belongs to at most one tenant. A claim
+   * whose tenant does not hold the account (a crashed disconnect) is taken over, but only once it
+   * is older than a grace period: a fresh claim may belong to a connect still writing its row.
    */
-  claimAccount(stripeAccountId: string, tenantId: string): Promise<AccountClaim>;
+  claimAccount(stripeAccountId: string, tenantId: string, now: Date): Promise<AccountClaim>;
   /** Drops the reservation if (and only if) this tenant holds it. */
   releaseAccount(stripeAccountId: string, tenantId: string): Promise<void>;
   save(integration: StripeIntegration): Promise<void>;

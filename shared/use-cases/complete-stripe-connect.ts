@@ -78,7 +78,7 @@ export async function completeStripeConnect(
   }
 
   const accountId = token.stripe_user_id;
-  const claim = await deps.integrations.claimAccount(accountId, tenantId);
+  const claim = await deps.integrations.claimAccount(accountId, tenantId, deps.clock.now());
   if (claim.outcome === 'held') {
     // Never deauthorize here: revocation would cut the link the other tenant relies on.
     deps.log.warn('stripe_connect_account_in_use', {
@@ -106,7 +106,10 @@ export async function completeStripeConnect(
   } catch (error) {
     // The code is spent, so the tenant must start again; leave no claim that blocks that.
     deps.log.error('stripe_connect_persist_failed', { tenantId, reason: reasonOf(error) });
-    await deps.integrations.releaseAccount(accountId, tenantId).catch(() => undefined);
+    // A reconnect of the account the tenant already holds keeps its claim (and connection).
+    if (previous?.stripeAccountId !== accountId) {
+      await deps.integrations.releaseAccount(accountId, tenantId).catch(() => undefined);
+    }
     return 'stripe_exchange_failed';
   }
 

@@ -340,9 +340,37 @@ describe('GET /api/connect/stripe/callback', () => {
     await connect(tokenA, 'acct_1Shared');
     // A crashed disconnect deleted the row but not the claim.
     await app.deps.integrations.delete('tenant_a', 'acct_1Shared');
+    const early = await connect(tokenB, 'acct_1Shared');
+    // Within the grace period the claim may be a connect still in progress: refused.
+    expect(early.response.headers.location).toBe(`${SETTINGS}?error=stripe_account_in_use`);
+    app.clock.advance(61_000);
     const { response } = await connect(tokenB, 'acct_1Shared');
     expect(response.headers.location).toBe(`${SETTINGS}?connected=stripe`);
     expect((await app.deps.integrations.findByStripeAccount('acct_1Shared'))?.tenantId).toBe('tenant_b');
+  });
+
+  it('gives the account to exactly one of two tenants connecting it at the same moment', async () => {
+    const flowA = await beginConnect(handlers, tokenA);
+    const flowB = await beginConnect(handlers, tokenB);
+    const [a, b] = await Promise.all([
+      handlers.callback({
+        query: callbackQuery({ code: app.stripe.issueCode('acct_1Race'), state: flowA.state }),
+        cookies: [flowA.cookie],
+      }),
+      handlers.callback({
+        query: callbackQuery({ code: app.stripe.issueCode('acct_1Race'), state: flowB.state }),
+        cookies: [flowB.cookie],
+      }),
+    ]);
+    expect([a.headers.location, b.headers.location].sort()).toEqual([
+      `${SETTINGS}?connected=stripe`,
+      `${SETTINGS}?error=stripe_account_in_use`,
+    ]);
+    const holders = [
+      await app.deps.integrations.getByTenant('tenant_a'),
+      await app.deps.integrations.getByTenant('tenant_b'),
+    ];
+    expect(holders.filter((i) => i?.stripeAccountId === 'acct_1Race')).toHaveLength(1);
   });
 
   it('lets a tenant reconnect the same account, keeping its webhook secret', async () => {

@@ -18,6 +18,11 @@ const claimKey = (stripeAccountId: string) => ({ pk: `STRIPE_ACCOUNT#${stripeAcc
 
 /** Only one writer can win a contested claim; a bounded loop covers the takeover race. */
 const MAX_CLAIM_ATTEMPTS = 3;
+/**
+ * A claim younger than this is never taken over, even when its tenant has no row yet: the claim
+ * is written before the row, so a concurrent connect of the same account is still in progress.
+ */
+export const CLAIM_TAKEOVER_GRACE_MS = 60_000;
 
 /**
  * Integration rows (`TENANT#{id}` / `INTEGRATION#stripe`, found by slug through `gsi1`) and
@@ -52,21 +57,21 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
   }
 
   async findByStripeAccount(stripeAccountId: string): Promise<StripeIntegration | undefined> {
-    const holder = await this.claimHolder(stripeAccountId);
-    if (!holder) return undefined;
-    const integration = await this.getByTenant(holder);
+    const claim = await this.claim(stripeAccountId);
+    if (!claim) return undefined;
+    const integration = await this.getByTenant(claim.tenantId);
     return integration?.stripeAccountId === stripeAccountId ? integration : undefined;
   }
 
-  async claimAccount(stripeAccountId: string, tenantId: string): Promise<AccountClaim> {
+  async claimAccount(stripeAccountId: string, tenantId: string, now: Date): Promise<AccountClaim> {
     let condition = 'attribute_not_exists(pk) OR tenantId = :tenantId';
-    let values: Record<string, string> = { ':tenantId': tenantId };
+    let values: Record<string, string | number> = { ':tenantId': tenantId };
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
       try {
         await this.db.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...claimKey(stripeAccountId), tenantId, stripeAccountId },
+            Item: { ...claimKey(stripeAccountId), tenantId, stripeAccountId, claimedAt: now.getTime() },
             ConditionExpression: condition,
             ExpressionAttributeValues: values,
           }),
@@ -75,20 +80,22 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
-      const holder = await this.claimHolder(stripeAccountId);
-      if (holder === undefined || holder === tenantId) {
+      const claim = await this.claim(stripeAccountId);
+      if (claim === undefined || claim.tenantId === tenantId) {
         condition = 'attribute_not_exists(pk) OR tenantId = :tenantId';
         values = { ':tenantId': tenantId };
         continue;
       }
-      const held = await this.getByTenant(holder);
-      if (held?.stripeAccountId === stripeAccountId) return { outcome: 'held', tenantId: holder };
+      const held = await this.getByTenant(claim.tenantId);
+      const fresh = now.getTime() - claim.claimedAt < CLAIM_TAKEOVER_GRACE_MS;
+      if (held?.stripeAccountId === stripeAccountId || fresh)
+        return { outcome: 'held', tenantId: claim.tenantId };
       // The holder no longer has this account (a disconnect crashed before releasing it).
-      condition = 'tenantId = :holder';
-      values = { ':holder': holder };
+      condition = 'tenantId = :holder AND claimedAt = :claimedAt';
+      values = { ':holder': claim.tenantId, ':claimedAt': claim.claimedAt };
     }
-    const holder = await this.claimHolder(stripeAccountId);
-    return { outcome: 'held', tenantId: holder ?? 'unknown' };
+    const claim = await this.claim(stripeAccountId);
+    return { outcome: 'held', tenantId: claim?.tenantId ?? 'unknown' };
   }
 
   async releaseAccount(stripeAccountId: string, tenantId: string): Promise<void> {
@@ -165,11 +172,11 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
     );
   }
 
-  private async claimHolder(stripeAccountId: string): Promise<string | undefined> {
+  private async claim(stripeAccountId: string): Promise<{ tenantId: string; claimedAt: number } | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: claimKey(stripeAccountId), ConsistentRead: true }),
     );
-    return Item ? String(Item.tenantId) : undefined;
+    return Item ? { tenantId: String(Item.tenantId), claimedAt: Number(Item.claimedAt ?? 0) } : undefined;
   }
 
   private async ignoringConditionFailure(command: DeleteCommand): Promise<void> {
