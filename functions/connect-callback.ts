@@ -4,7 +4,7 @@ import { createAwsDependencies } from './commons/aws-dependencies.ts';
 import type { AppDependencies } from './commons/dependencies.ts';
 import { queryParams, readCookie, redirect, serializeCookie } from './commons/http.ts';
 import { httpHandler, lazyHandler } from './commons/http-handler.ts';
-import { OAUTH_BINDING_COOKIE, OAUTH_BINDING_COOKIE_PATH } from './commons/oauth-cookie.ts';
+import { oauthBindingCookie } from './commons/oauth-cookie.ts';
 import { authenticate } from './commons/session.ts';
 
 type Deps = Pick<
@@ -31,6 +31,7 @@ export function createConnectCallbackHandler(deps: Deps) {
   const settings = deps.oauthSettings;
   return httpHandler(async (event) => {
     const query = queryParams(event);
+    const binding = oauthBindingCookie(settings.secureCookies);
     const sessionTenantId = await authenticate(event, deps.sessions).then(
       (identity) => identity.tenantId,
       () => undefined,
@@ -39,12 +40,12 @@ export function createConnectCallbackHandler(deps: Deps) {
       states: query.getAll('state'),
       code: query.get('code') ?? undefined,
       error: query.get('error') ?? undefined,
-      browserBinding: readCookie(event, OAUTH_BINDING_COOKIE),
+      browserBinding: readCookie(event, binding.name),
       sessionTenantId,
     });
-    const clearBinding = serializeCookie(OAUTH_BINDING_COOKIE, '', {
+    const clearBinding = serializeCookie(binding.name, '', {
       maxAgeSeconds: 0,
-      path: OAUTH_BINDING_COOKIE_PATH,
+      path: binding.path,
       secure: settings.secureCookies,
     });
     return redirect(`${settings.appBaseUrl}/settings/integrations?${outcomeQuery(outcome)}`, [clearBinding]);

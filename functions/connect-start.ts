@@ -3,19 +3,20 @@ import { createAwsDependencies } from './commons/aws-dependencies.ts';
 import type { AppDependencies } from './commons/dependencies.ts';
 import { redirect, serializeCookie } from './commons/http.ts';
 import { httpHandler, lazyHandler } from './commons/http-handler.ts';
-import { OAUTH_BINDING_COOKIE, OAUTH_BINDING_COOKIE_PATH } from './commons/oauth-cookie.ts';
+import { oauthBindingCookie } from './commons/oauth-cookie.ts';
 import { authenticate } from './commons/session.ts';
 
-type Deps = Pick<AppDependencies, 'states' | 'sessions' | 'oauthSettings' | 'clock'>;
+type Deps = Pick<AppDependencies, 'states' | 'integrations' | 'sessions' | 'oauthSettings' | 'clock'>;
 
 /** `GET /api/connect/stripe`: sends the tenant admin to Stripe's consent screen. */
 export function createConnectStartHandler(deps: Deps) {
-  const { states, sessions, oauthSettings: settings, clock } = deps;
+  const { states, integrations, sessions, oauthSettings: settings, clock } = deps;
   return httpHandler(async (event) => {
     const tenant = await authenticate(event, sessions);
     const started = await startStripeConnect(
       {
         states,
+        integrations,
         clock,
         clientId: settings.clientId,
         connectBaseUrl: settings.connectBaseUrl,
@@ -23,9 +24,10 @@ export function createConnectStartHandler(deps: Deps) {
       },
       tenant,
     );
-    const cookie = serializeCookie(OAUTH_BINDING_COOKIE, started.browserBinding, {
+    const binding = oauthBindingCookie(settings.secureCookies);
+    const cookie = serializeCookie(binding.name, started.browserBinding, {
       maxAgeSeconds: started.maxAgeSeconds,
-      path: OAUTH_BINDING_COOKIE_PATH,
+      path: binding.path,
       secure: settings.secureCookies,
     });
     return redirect(started.authorizeUrl, [cookie]);

@@ -24,6 +24,7 @@ export type FunctionNeed =
   | 'credentials:write'
   | 'credentials:read'
   | 'credentials:delete'
+  | 'credentials:update'
   | 'platform-key'
   | 'revocation-queue:send'
   | 'backfill-queue:send';
@@ -61,7 +62,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'PUT',
     path: '/api/connect/stripe/webhook-secret',
     entry: 'functions/webhook-secret.ts',
-    needs: ['table:write', 'credentials:write'],
+    needs: ['table:write', 'credentials:update'],
   },
   {
     name: 'Disconnect',

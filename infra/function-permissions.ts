@@ -24,6 +24,8 @@ const CREDENTIALS_WRITE_ACTIONS = [
   'secretsmanager:PutSecretValue',
   'secretsmanager:TagResource',
 ];
+/** Changes an existing secret (the webhook signing secret) without creating or deleting any. */
+const CREDENTIALS_UPDATE_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'];
 /** Only a disconnect removes a tenant's credential. */
 const CREDENTIALS_DELETE_ACTIONS = ['secretsmanager:DeleteSecret'];
 
@@ -71,7 +73,12 @@ export function grantNeeds(
     });
   }
 
-  if (has('credentials:write') || has('credentials:read') || has('credentials:delete')) {
+  if (
+    has('credentials:write') ||
+    has('credentials:read') ||
+    has('credentials:delete') ||
+    has('credentials:update')
+  ) {
     const arn = tenantSecretsArn(scope, resources.credentialsSecretPrefix);
     const actions = new Set<string>([
       ...(has('credentials:write')
@@ -79,6 +86,7 @@ export function grantNeeds(
         : has('credentials:read')
           ? CREDENTIALS_READ_ACTIONS
           : []),
+      ...(has('credentials:update') ? CREDENTIALS_UPDATE_ACTIONS : []),
       ...(has('credentials:delete') ? CREDENTIALS_DELETE_ACTIONS : []),
     ]);
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -2,6 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ConfigError } from '#shared/errors/config-error.ts';
 import { DependencyUnavailableError } from '#shared/errors/dependency-unavailable-error.ts';
+import { DisconnectInProgressError } from '#shared/errors/disconnect-in-progress-error.ts';
 import { NotConnectedError } from '#shared/errors/not-connected-error.ts';
 import { UnauthorizedError } from '#shared/errors/unauthorized-error.ts';
 import { ValidationError } from '#shared/errors/validation-error.ts';
@@ -36,6 +37,8 @@ export function toErrorResponse(error: unknown, log: Log): HttpResponse {
     return jsonError(401, 'unauthorized', error.message);
   }
   if (error instanceof NotConnectedError) return jsonError(404, 'not_connected', error.message);
+  if (error instanceof DisconnectInProgressError)
+    return jsonError(409, 'disconnect_in_progress', error.message);
   if (error instanceof DependencyUnavailableError) {
     log.warn('dependency_unavailable', { dependency: error.dependency });
     return jsonError(503, 'temporarily_unavailable', error.message);

@@ -29,22 +29,22 @@ export function redirect(location: string, cookies: string[] = []): HttpResponse
   return { statusCode: 302, headers: { location, ...SECURITY_HEADERS }, cookies, body: '' };
 }
 
-/** Payload v2 sends cookies as `event.cookies`; some clients still put them in the header. */
+/**
+ * Payload v2 sends cookies as `event.cookies`; some clients still put them in the header.
+ * A name sent twice is ambiguous (one may be planted by a sibling domain), so it reads as absent.
+ */
 export function readCookie(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const pairs = event.cookies ?? (event.headers?.cookie ? event.headers.cookie.split(';') : []);
-  for (const pair of pairs) {
-    const index = pair.indexOf('=');
-    if (index < 0) continue;
-    if (pair.slice(0, index).trim() === name) {
-      const raw = pair.slice(index + 1).trim();
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return undefined;
-      }
-    }
+  const values = pairs
+    .map((pair) => pair.trim())
+    .filter((pair) => pair.startsWith(`${name}=`))
+    .map((pair) => pair.slice(name.length + 1));
+  if (values.length !== 1) return undefined;
+  try {
+    return decodeURIComponent(values[0] ?? '');
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export interface CookieOptions {

@@ -59,7 +59,7 @@ async function refresh() {
     return;
   }
   const s = await response.json();
-  row(list, 'Status', s.connected ? 'Connected' : 'Not connected');
+  row(list, 'Status', s.connected ? 'Connected' : s.state === 'disconnecting' ? 'Disconnect unfinished: press Disconnect again' : 'Not connected');
   if (s.connected) {
     row(list, 'Stripe account', s.stripeAccountId);
     row(list, 'Mode', s.livemode ? 'Live' : 'Test');
@@ -68,7 +68,7 @@ async function refresh() {
     row(list, 'Backfill', s.backfill.status ?? 'none');
   }
   document.getElementById('connect').hidden = s.connected;
-  document.getElementById('disconnect').hidden = !s.connected;
+  document.getElementById('disconnect').hidden = !(s.connected || s.state === 'disconnecting');
   document.getElementById('secret-form').hidden = !s.connected;
 }
 document.getElementById('disconnect').addEventListener('click', async () => {

@@ -6,9 +6,14 @@ export interface TenantCredential {
   readonly webhookSecret?: string;
 }
 
+/** A new token keeps the webhook secret only when it is for the same Stripe account. */
+export function keepsWebhookSecret(current: TenantCredential | undefined, token: StripeToken): boolean {
+  return current?.webhookSecret !== undefined && current.token.stripe_user_id === token.stripe_user_id;
+}
+
 /** One secret per tenant (Secrets Manager `{prefix}/stripe/{tenantId}` when deployed). */
 export interface CredentialStore {
-  /** Creates or replaces the token; a webhook secret already configured is kept. */
+  /** Creates or replaces the token; the webhook secret survives only a token for the same account. */
   saveToken(tenantId: string, token: StripeToken): Promise<void>;
   /** Returns false when the tenant has no credential to attach it to. */
   setWebhookSecret(tenantId: string, webhookSecret: string): Promise<boolean>;

@@ -8,6 +8,8 @@ export interface IntegrationRepository {
   getByTenant(tenantId: string): Promise<StripeIntegration | undefined>;
   findBySlug(tenantSlug: string): Promise<StripeIntegration | undefined>;
   findByStripeAccount(stripeAccountId: string): Promise<StripeIntegration | undefined>;
+  /** The tenant (or the revocation worker) holding the account's claim, if any. */
+  accountHolder(stripeAccountId: string): Promise<string | undefined>;
   /**
    * Reserves a Stripe account for a tenant. One account belongs to at most one tenant. A claim
    * whose tenant does not hold the account (a crashed disconnect) is taken over, but only once it

@@ -1,5 +1,9 @@
 import type { ConnectOutcome } from '../domain/connect-outcome.ts';
-import { STRIPE_ACCOUNT_ID_PATTERN, type StripeToken } from '../domain/integration.ts';
+import {
+  STRIPE_ACCOUNT_ID_PATTERN,
+  type StripeIntegration,
+  type StripeToken,
+} from '../domain/integration.ts';
 import { constantTimeEqual, NONCE_PATTERN, sha256 } from '../domain/nonce.ts';
 import { StripeExchangeError } from '../errors/stripe-exchange-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
@@ -10,6 +14,7 @@ import type { BackfillQueue, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { OAuthStateStore, PendingOAuthState } from '../ports/oauth-state-store.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
 
 export const BACKFILL_DAYS = 90;
 
@@ -52,7 +57,7 @@ export async function completeStripeConnect(
   const wellFormed = input.states.filter((s) => NONCE_PATTERN.test(s)).slice(0, MAX_STATES_CONSUMED);
   const consumed = await Promise.all(wellFormed.map((s) => deps.states.consume(sha256(s))));
 
-  if (input.error !== undefined) {
+  if (input.error !== undefined && input.states.length <= 1) {
     deps.log.info('stripe_connect_denied', { stateFound: consumed.some(Boolean) });
     return 'stripe_denied';
   }
@@ -77,20 +82,38 @@ export async function completeStripeConnect(
     return 'stripe_exchange_failed';
   }
 
+  // From here Stripe has granted access: every path ends with it stored or on its way to revocation.
   const accountId = token.stripe_user_id;
-  const claim = await deps.integrations.claimAccount(accountId, tenantId, deps.clock.now());
-  if (claim.outcome === 'held') {
-    // Never deauthorize here: revocation would cut the link the other tenant relies on.
-    deps.log.warn('stripe_connect_account_in_use', {
-      tenantId,
-      stripeAccountId: accountId,
-      heldBy: claim.tenantId,
-    });
-    return 'stripe_account_in_use';
-  }
-
-  const previous = await deps.integrations.getByTenant(tenantId);
+  let previous: StripeIntegration | undefined;
+  let claimed = false;
   try {
+    previous = await deps.integrations.getByTenant(tenantId);
+    if (previous?.status === 'disconnecting') throw new StripeExchangeError('disconnect_in_progress');
+    const claim = await deps.integrations.claimAccount(accountId, tenantId, deps.clock.now());
+    if (claim.outcome === 'held') {
+      // Never revoke here: revocation would cut the link the other tenant relies on.
+      deps.log.warn('stripe_connect_account_in_use', {
+        tenantId,
+        stripeAccountId: accountId,
+        heldBy: claim.tenantId,
+      });
+      return 'stripe_account_in_use';
+    }
+    claimed = true;
+    const switching = previous !== undefined && previous.stripeAccountId !== accountId;
+    if (switching && previous) {
+      // Queued before the old token is overwritten, so the old account's revocation is never lost;
+      // the worker skips it if the tenant still holds that account when it runs.
+      await deps.revocationQueue.enqueueRevocation(
+        {
+          tenantId,
+          stripeAccountId: previous.stripeAccountId,
+          firstFailedAt: deps.clock.now().toISOString(),
+          attempt: 1,
+        },
+        REVOCATION_FIRST_DELAY_SECONDS,
+      );
+    }
     await deps.credentials.saveToken(tenantId, token);
     await deps.integrations.save({
       tenantId,
@@ -100,25 +123,51 @@ export async function completeStripeConnect(
       scope: token.scope,
       connectedAt: deps.clock.now().toISOString(),
       status: 'connected',
-      // A replaced token keeps the webhook secret the tenant already configured.
-      webhookSecretConfigured: previous?.stripeAccountId === accountId && previous.webhookSecretConfigured,
+      // A replaced token keeps the webhook secret of the same account, never of another one.
+      webhookSecretConfigured: !switching && previous?.webhookSecretConfigured === true,
     });
+    if (switching && previous) await deps.integrations.releaseAccount(previous.stripeAccountId, tenantId);
   } catch (error) {
-    // The code is spent, so the tenant must start again; leave no claim that blocks that.
-    deps.log.error('stripe_connect_persist_failed', { tenantId, reason: reasonOf(error) });
-    // A reconnect of the account the tenant already holds keeps its claim (and connection).
-    if (previous?.stripeAccountId !== accountId) {
-      await deps.integrations.releaseAccount(accountId, tenantId).catch(() => undefined);
-    }
+    deps.log.error('stripe_connect_persist_failed', {
+      tenantId,
+      stripeAccountId: accountId,
+      reason: reasonOf(error),
+    });
+    await abandonAccess(deps, tenantId, accountId, claimed && previous?.stripeAccountId !== accountId);
     return 'stripe_exchange_failed';
   }
 
-  if (previous && previous.stripeAccountId !== accountId) {
-    await replacePreviousAccount(deps, tenantId, previous.stripeAccountId);
-  }
   await enqueueBackfill(deps, tenantId);
   deps.log.info('stripe_connected', { tenantId, stripeAccountId: accountId, livemode: token.livemode });
   return 'connected';
+}
+
+/**
+ * The code is spent and Stripe granted access we could not record: free the claim we took and
+ * queue the revocation (the worker skips it if the tenant connected the account after all).
+ * An account the tenant already held stays as it was.
+ */
+async function abandonAccess(
+  deps: CompleteStripeConnectDeps,
+  tenantId: string,
+  accountId: string,
+  release: boolean,
+) {
+  try {
+    if (release) await deps.integrations.releaseAccount(accountId, tenantId);
+    const current = await deps.integrations.getByTenant(tenantId);
+    if (current?.stripeAccountId === accountId && current.status === 'connected') return;
+    await deps.revocationQueue.enqueueRevocation(
+      { tenantId, stripeAccountId: accountId, firstFailedAt: deps.clock.now().toISOString(), attempt: 1 },
+      0,
+    );
+  } catch (error) {
+    deps.log.error('stripe_connect_abandon_failed', {
+      tenantId,
+      stripeAccountId: accountId,
+      reason: reasonOf(error),
+    });
+  }
 }
 
 function checkState(
@@ -136,27 +185,6 @@ function checkState(
   if (input.sessionTenantId !== undefined && input.sessionTenantId !== pending.tenantId)
     return 'other_tenant';
   return undefined;
-}
-
-/** The tenant switched Stripe accounts: free the old one and revoke it (the worker retries). */
-async function replacePreviousAccount(
-  deps: CompleteStripeConnectDeps,
-  tenantId: string,
-  oldAccountId: string,
-) {
-  try {
-    await deps.integrations.releaseAccount(oldAccountId, tenantId);
-    await deps.revocationQueue.enqueueRevocation(
-      { tenantId, stripeAccountId: oldAccountId, firstFailedAt: deps.clock.now().toISOString(), attempt: 0 },
-      0,
-    );
-  } catch (error) {
-    deps.log.error('stripe_connect_old_account_release_failed', {
-      tenantId,
-      stripeAccountId: oldAccountId,
-      reason: reasonOf(error),
-    });
-  }
 }
 
 /**

@@ -19,36 +19,52 @@ export interface DisconnectStripeDeps {
   readonly log: Log;
 }
 
-export type Revocation = 'revoked' | 'already_revoked' | 'scheduled';
+export type Revocation = 'revoked' | 'already_revoked' | 'scheduled' | 'skipped';
 
 /**
  * Revokes at Stripe, then removes every local trace of the connection.
  *
- * Order matters for crash safety: the row is marked `disconnecting` first (the tenant stops
- * looking connected), the retry is queued before anything is deleted when Stripe is down (so a
- * revocation is never lost), and the row goes last, so a failure at any step leaves a row that
- * the next DELETE resumes from. Every step is idempotent.
+ * Order matters for crash safety:
+ * - the row is marked `disconnecting` first, so the tenant stops looking connected;
+ * - the revocation job is queued before Stripe is called, so a function cut off mid-call (Stripe
+ *   hanging, a timeout) still gets the token revoked; when Stripe confirms inline, the queued job
+ *   later finds it already revoked;
+ * - an account another tenant holds by now (a repeated DELETE after this one released it) is
+ *   never revoked: that would cut the other tenant off;
+ * - the row goes last, so a failure at any step leaves a row the next DELETE resumes from.
+ * Every step is idempotent.
  */
-export async function disconnectStripe(deps: DisconnectStripeDeps, tenantId: string): Promise<Revocation> {
+export async function disconnectStripe(
+  deps: DisconnectStripeDeps,
+  tenantId: string,
+  options: { revokeAtStripe: boolean } = { revokeAtStripe: true },
+): Promise<Revocation> {
   const integration = await deps.integrations.getByTenant(tenantId);
   if (!integration) throw new NotConnectedError();
   const accountId = integration.stripeAccountId;
   await deps.integrations.markDisconnecting(tenantId, accountId);
 
-  let revocation: Revocation;
-  try {
-    revocation = await deps.oauth.deauthorize(accountId);
-  } catch (error) {
+  let revocation: Revocation = 'skipped';
+  const holder = await deps.integrations.accountHolder(accountId);
+  if (!options.revokeAtStripe) {
+    revocation = 'already_revoked';
+  } else if (holder !== undefined && holder !== tenantId) {
+    deps.log.warn('stripe_revocation_skipped_account_reassigned', { tenantId, stripeAccountId: accountId });
+  } else {
     await deps.revocationQueue.enqueueRevocation(
       { tenantId, stripeAccountId: accountId, firstFailedAt: deps.clock.now().toISOString(), attempt: 1 },
       REVOCATION_FIRST_DELAY_SECONDS,
     );
-    deps.log.warn('stripe_revocation_scheduled', {
-      tenantId,
-      stripeAccountId: accountId,
-      reason: reasonOf(error),
-    });
-    revocation = 'scheduled';
+    try {
+      revocation = await deps.oauth.deauthorize(accountId);
+    } catch (error) {
+      deps.log.warn('stripe_revocation_scheduled', {
+        tenantId,
+        stripeAccountId: accountId,
+        reason: reasonOf(error),
+      });
+      revocation = 'scheduled';
+    }
   }
 
   await deps.credentials.delete(tenantId);

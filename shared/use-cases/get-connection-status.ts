@@ -4,6 +4,8 @@ import type { IntegrationRepository } from '../ports/integration-repository.ts';
 /** The status contract of design §3 "Details that other code relies on"; absent fields are null. */
 export interface ConnectionStatus {
   connected: boolean;
+  /** `disconnecting`: a disconnect started but did not finish; DELETE again to finish it. */
+  state: 'connected' | 'disconnecting' | 'not_connected';
   stripeAccountId: string | null;
   livemode: boolean | null;
   connectedAt: string | null;
@@ -34,6 +36,7 @@ export async function getConnectionStatus(
   const connected = integration?.status === 'connected';
   return {
     connected,
+    state: connected ? 'connected' : integration ? 'disconnecting' : 'not_connected',
     stripeAccountId: connected ? integration.stripeAccountId : null,
     livemode: connected ? integration.livemode : null,
     connectedAt: connected ? integration.connectedAt : null,

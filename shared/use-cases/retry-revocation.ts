@@ -17,6 +17,13 @@ export interface RetryRevocationDeps {
 
 export type RetryOutcome = 'revoked' | 'already_revoked' | 'skipped_reconnected' | 'rescheduled';
 
+/**
+ * The worker holds the account's claim while it revokes, so a connect of the same account that is
+ * in flight either finished first (and the revocation is skipped) or waits for it (and sees
+ * `stripe_account_in_use` for that moment). Not a valid tenant id, so it never collides with one.
+ */
+export const REVOCATION_CLAIMANT = '~revocation-worker';
+
 /** Thrown after 3 days of failures: the message goes to the DLQ, whose alarm calls a human. */
 export class RevocationAbandonedError extends Error {
   override readonly name = 'RevocationAbandonedError';
@@ -24,11 +31,30 @@ export class RevocationAbandonedError extends Error {
 
 export async function retryRevocation(deps: RetryRevocationDeps, job: RevocationJob): Promise<RetryOutcome> {
   // A tenant may have connected this account again since: revoking now would cut it off.
-  const current = await deps.integrations.findByStripeAccount(job.stripeAccountId);
-  if (current?.status === 'connected') {
-    deps.log.info('stripe_revocation_skipped_reconnected', { stripeAccountId: job.stripeAccountId });
-    return 'skipped_reconnected';
+  const claim = await deps.integrations.claimAccount(
+    job.stripeAccountId,
+    REVOCATION_CLAIMANT,
+    deps.clock.now(),
+  );
+  if (claim.outcome === 'held') {
+    const holder = await deps.integrations.getByTenant(claim.tenantId);
+    const stillOurs =
+      claim.tenantId === REVOCATION_CLAIMANT ||
+      (claim.tenantId === job.tenantId && holder?.status !== 'connected');
+    if (!stillOurs) {
+      deps.log.info('stripe_revocation_skipped_reconnected', { stripeAccountId: job.stripeAccountId });
+      return 'skipped_reconnected';
+    }
   }
+  try {
+    return await revoke(deps, job);
+  } finally {
+    if (claim.outcome === 'claimed')
+      await deps.integrations.releaseAccount(job.stripeAccountId, REVOCATION_CLAIMANT);
+  }
+}
+
+async function revoke(deps: RetryRevocationDeps, job: RevocationJob): Promise<RetryOutcome> {
   try {
     const result = await deps.oauth.deauthorize(job.stripeAccountId);
     deps.log.info('stripe_revocation_retried', {

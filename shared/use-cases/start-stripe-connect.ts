@@ -1,6 +1,8 @@
 import { newNonce, sha256 } from '../domain/nonce.ts';
 import type { TenantIdentity } from '../domain/tenant.ts';
+import { DisconnectInProgressError } from '../errors/disconnect-in-progress-error.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { OAuthStateStore } from '../ports/oauth-state-store.ts';
 
 /** The product document's 10-minute window for finishing the Stripe consent screen. */
@@ -8,6 +10,7 @@ export const OAUTH_STATE_TTL_SECONDS = 600;
 
 export interface StartStripeConnectDeps {
   readonly states: OAuthStateStore;
+  readonly integrations: IntegrationRepository;
   readonly clock: Clock;
   readonly clientId: string;
   readonly connectBaseUrl: URL;
@@ -30,6 +33,9 @@ export async function startStripeConnect(
   deps: StartStripeConnectDeps,
   tenant: TenantIdentity,
 ): Promise<StartedStripeConnect> {
+  if ((await deps.integrations.getByTenant(tenant.tenantId))?.status === 'disconnecting') {
+    throw new DisconnectInProgressError();
+  }
   const state = newNonce();
   const browserBinding = newNonce();
   await deps.states.save({

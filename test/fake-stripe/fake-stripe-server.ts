@@ -25,7 +25,11 @@ export interface RecordedRequest {
   readonly params: Readonly<Record<string, string>>;
 }
 
-export type Fault = { readonly status: number; readonly body?: unknown } | { readonly drop: true };
+export type Fault =
+  | { readonly status: number; readonly body?: unknown }
+  | { readonly drop: true }
+  /** Answers normally, but only after this long (a hanging Stripe). */
+  | { readonly delayMs: number };
 
 interface IssuedCode {
   readonly accountId: string;
@@ -113,7 +117,10 @@ export class FakeStripe {
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, params });
 
     const fault = this.faults.get(url.pathname)?.shift();
-    if (fault) {
+    if (fault && 'delayMs' in fault) {
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (res.destroyed || req.socket.destroyed) return;
+    } else if (fault) {
       if ('drop' in fault) {
         req.socket.destroy();
         return;

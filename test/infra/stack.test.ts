@@ -44,11 +44,6 @@ const DYNAMODB_WRITE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
-const SECRET_WRITE_ACTIONS = [
-  'secretsmanager:CreateSecret',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:DeleteSecret',
-];
 
 const outdirs: string[] = [];
 
@@ -412,7 +407,7 @@ describe('functions', () => {
       const has = (...n: FunctionNeed[]) => n.some((need) => needs.includes(need));
       expect('TABLE_NAME' in env).toBe(has('table:read', 'table:write'));
       expect('CREDENTIALS_SECRET_PREFIX' in env).toBe(
-        has('credentials:read', 'credentials:write', 'credentials:delete'),
+        has('credentials:read', 'credentials:write', 'credentials:delete', 'credentials:update'),
       );
       expect('STRIPE_SECRET_KEY_SECRET_ID' in env).toBe(has('platform-key'));
       expect('REVOCATION_QUEUE_URL' in env).toBe(has('revocation-queue:send'));
@@ -482,7 +477,13 @@ describe('least privilege', () => {
       const has = (...n: FunctionNeed[]) => n.some((need) => needs.includes(need));
       expect(services.has('dynamodb')).toBe(has('table:read', 'table:write'));
       expect(services.has('secretsmanager')).toBe(
-        has('credentials:read', 'credentials:write', 'platform-key'),
+        has(
+          'credentials:read',
+          'credentials:write',
+          'credentials:delete',
+          'credentials:update',
+          'platform-key',
+        ),
       );
       const consumesQueue = name === revocationWorker.name;
       expect(services.has('sqs')).toBe(consumesQueue || has('revocation-queue:send', 'backfill-queue:send'));
@@ -503,11 +504,11 @@ describe('least privilege', () => {
     ]);
   });
 
-  it("lets only functions that need 'credentials:write' create or change tenant secrets, and only 'credentials:delete' delete them", () => {
+  it("lets only functions that need 'credentials:write' create tenant secrets, 'credentials:update' change them, and only 'credentials:delete' delete them", () => {
     const tenantSecrets = (resource: string) => resource.includes(':secret:compass-stripe-connect/stripe/*');
     expect(
       functionsAllowed(
-        (a) => SECRET_WRITE_ACTIONS.includes(a) && a !== 'secretsmanager:DeleteSecret',
+        (a) => a === 'secretsmanager:CreateSecret' || a === 'secretsmanager:TagResource',
         tenantSecrets,
       ),
     ).toEqual(functionsNeeding('credentials:write'));
@@ -515,7 +516,10 @@ describe('least privilege', () => {
       functionsNeeding('credentials:delete'),
     );
     expect(functionsAllowed((a) => a === 'secretsmanager:GetSecretValue', tenantSecrets)).toEqual(
-      functionsNeeding('credentials:read', 'credentials:write'),
+      functionsNeeding('credentials:read', 'credentials:write', 'credentials:update'),
+    );
+    expect(functionsAllowed((a) => a === 'secretsmanager:PutSecretValue', tenantSecrets)).toEqual(
+      functionsNeeding('credentials:write', 'credentials:update'),
     );
   });
 

@@ -57,12 +57,12 @@ describe('GET /api/connect/stripe (start)', () => {
     );
     expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const cookie = response.cookies[0] ?? '';
-    expect(cookie).toMatch(/^compass_stripe_oauth=[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/^__Host-compass_stripe_oauth=[A-Za-z0-9_-]{43};/);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
     expect(cookie).toContain('Secure');
     expect(cookie).toContain('Max-Age=600');
-    expect(cookie).toContain('Path=/api/connect/stripe');
+    expect(cookie).toContain('Path=/;');
   });
 
   it('stores only hashes of the state and the browser binding, with a 10-minute expiry', async () => {
@@ -97,7 +97,7 @@ describe('GET /api/connect/stripe/callback', () => {
 
     expect(response.statusCode).toBe(302);
     expect(response.headers.location).toBe(`${SETTINGS}?connected=stripe`);
-    expect(response.cookies[0]).toMatch(/^compass_stripe_oauth=; Max-Age=0;/);
+    expect(response.cookies[0]).toMatch(/^__Host-compass_stripe_oauth=; Max-Age=0;/);
     const integration = await app.deps.integrations.getByTenant('tenant_a');
     expect(integration).toMatchObject({
       tenantId: 'tenant_a',
@@ -383,6 +383,98 @@ describe('GET /api/connect/stripe/callback', () => {
     expect((await app.deps.integrations.getByTenant('tenant_a'))?.webhookSecretConfigured).toBe(true);
   });
 
+  it('answers stripe_state_invalid for error=access_denied with a duplicated state', async () => {
+    const flow = await beginConnect(handlers, tokenA);
+    const response = await handlers.callback({
+      query: `error=access_denied&state=${flow.state}&state=${flow.state}`,
+      cookies: [flow.cookie],
+    });
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_state_invalid`);
+  });
+
+  it('treats a binding cookie sent twice (one may be planted by a sibling domain) as no binding', async () => {
+    const flow = await beginConnect(handlers, tokenA);
+    const planted = flow.cookie.replace(/=.*/, `=${'P'.repeat(43)}`);
+    const response = await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode(), state: flow.state }),
+      cookies: [planted, flow.cookie],
+    });
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_state_invalid`);
+  });
+
+  it('when storing fails after the exchange: stripe_exchange_failed, claim freed, the new access queued for revocation', async () => {
+    const flow = await beginConnect(handlers, tokenA);
+    const save = app.deps.credentials.saveToken.bind(app.deps.credentials);
+    app.deps.credentials.saveToken = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: {} });
+    };
+    const response = await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode('acct_1Orphan'), state: flow.state }),
+      cookies: [flow.cookie],
+    });
+    app.deps.credentials.saveToken = save;
+    expect(response.statusCode).toBe(302);
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
+    expect(await app.deps.integrations.accountHolder('acct_1Orphan')).toBeUndefined();
+    expect(app.queues.sent).toContainEqual(
+      expect.objectContaining({
+        queue: 'revocation',
+        delaySeconds: 0,
+        job: expect.objectContaining({ stripeAccountId: 'acct_1Orphan' }),
+      }),
+    );
+  });
+
+  it('when DynamoDB fails after the exchange: still a redirect (never a 5xx page), with the access queued for revocation', async () => {
+    const flow = await beginConnect(handlers, tokenA);
+    app.deps.integrations.claimAccount = async () => {
+      throw Object.assign(new Error('down'), { name: 'InternalServerError', $metadata: {} });
+    };
+    const response = await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode('acct_1Orphan'), state: flow.state }),
+      cookies: [flow.cookie],
+    });
+    expect(response.statusCode).toBe(302);
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
+    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(1);
+  });
+
+  it('a callback arriving while the tenant is disconnecting is refused, and its new access queued for revocation', async () => {
+    await connect(tokenA, 'acct_1Old');
+    const flow = await beginConnect(handlers, tokenA);
+    await app.deps.integrations.markDisconnecting('tenant_a', 'acct_1Old');
+    const response = await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode('acct_1New'), state: flow.state }),
+      cookies: [flow.cookie],
+    });
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
+    expect((await app.deps.integrations.getByTenant('tenant_a'))?.stripeAccountId).toBe('acct_1Old');
+    expect(app.queues.sent).toContainEqual(
+      expect.objectContaining({
+        queue: 'revocation',
+        job: expect.objectContaining({ stripeAccountId: 'acct_1New' }),
+      }),
+    );
+  });
+
+  it('switching accounts while the queue is down keeps the old connection whole', async () => {
+    await connect(tokenA, 'acct_1Old');
+    const oldToken = (await app.deps.credentials.get('tenant_a'))?.token.access_token;
+    app.queues.enqueueRevocation = async () => {
+      throw Object.assign(new Error('queue down'), { name: 'ServiceUnavailable', $metadata: {} });
+    };
+    const flow = await beginConnect(handlers, tokenA);
+    const response = await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode('acct_1New'), state: flow.state }),
+      cookies: [flow.cookie],
+    });
+    expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
+    expect((await app.deps.integrations.getByTenant('tenant_a'))?.stripeAccountId).toBe('acct_1Old');
+    expect((await app.deps.credentials.get('tenant_a'))?.token.access_token).toBe(oldToken);
+    expect(await app.deps.integrations.accountHolder('acct_1Old')).toBe('tenant_a');
+    expect(await app.deps.integrations.accountHolder('acct_1New')).toBeUndefined();
+  });
+
   it('switching to another account frees the old one and queues its revocation', async () => {
     await connect(tokenA, 'acct_1Old');
     const { response } = await connect(tokenA, 'acct_1New');
@@ -394,6 +486,7 @@ describe('GET /api/connect/stripe/callback', () => {
         job: expect.objectContaining({ stripeAccountId: 'acct_1Old' }),
       }),
     );
+    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBeUndefined();
     // Another tenant may now connect the old account.
     const other = await connect(tokenB, 'acct_1Old');
     expect(other.response.headers.location).toBe(`${SETTINGS}?connected=stripe`);

@@ -90,6 +90,7 @@ describe('GET /api/connect/stripe/status', () => {
     expect(response.headers['content-type']).toContain('application/json');
     expect(response.json()).toEqual({
       connected: false,
+      state: 'not_connected',
       stripeAccountId: null,
       livemode: null,
       connectedAt: null,
@@ -104,6 +105,7 @@ describe('GET /api/connect/stripe/status', () => {
     const response = await handlers.status({ headers: bearer(tokenA) });
     expect(response.json()).toEqual({
       connected: true,
+      state: 'connected',
       stripeAccountId: 'acct_1ClinicA',
       livemode: false,
       connectedAt: app.clock.now().toISOString(),
@@ -195,6 +197,10 @@ describe('DELETE /api/connect/stripe', () => {
     expect(status.json()).toMatchObject({ connected: false, webhookSecretConfigured: false });
   }
 
+  const revocationJobs = () => app.queues.sent.filter((m) => m.queue === 'revocation');
+  const worker = () => createRevocationWorker(app.deps);
+  const runWorker = (job: unknown) => worker()(sqsEvent(job), lambdaContext);
+
   it('revokes at Stripe with client_id and stripe_user_id, then deletes every credential', async () => {
     await connect();
     await putSecret(JSON.stringify({ secret: WHSEC }));
@@ -207,6 +213,10 @@ describe('DELETE /api/connect/stripe', () => {
     });
     expect(app.stripe.isConnected('acct_1ClinicA')).toBe(false);
     await expectNothingLeft();
+    // The safety-net job queued before the call finds the work done.
+    expect(revocationJobs()).toHaveLength(1);
+    expect((await runWorker(revocationJobs()[0]?.job)).batchItemFailures).toEqual([]);
+    expect(revocationJobs()).toHaveLength(1);
     // The account is free again: another tenant may connect it.
     await connect(await app.session(tenantB), 'acct_1ClinicA');
   });
@@ -216,7 +226,6 @@ describe('DELETE /api/connect/stripe', () => {
     app.stripe.connected.delete('acct_1ClinicA');
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(response.json()).toEqual({ disconnected: true, revocation: 'already_revoked' });
-    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(0);
     await expectNothingLeft();
   });
 
@@ -227,48 +236,46 @@ describe('DELETE /api/connect/stripe', () => {
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
   });
 
-  it('when Stripe is down: deletes local data, schedules the revocation within 5 minutes, and the worker finishes it', async () => {
+  it('when Stripe is down: deletes local data, the queued revocation runs within 5 minutes and is retried until done', async () => {
     await connect();
-    app.stripe.injectFault(
-      '/oauth/deauthorize',
-      { status: 500 },
-      { status: 500 },
-      { status: 503 },
-      { drop: true },
-    );
+    app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 503 });
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ disconnected: true, revocation: 'scheduled' });
     await expectNothingLeft();
-    const scheduled = app.queues.sent.filter((m) => m.queue === 'revocation');
-    expect(scheduled).toHaveLength(1);
-    expect(scheduled[0]?.delaySeconds).toBeLessThanOrEqual(300);
-    expect(scheduled[0]?.job).toMatchObject({
+    expect(revocationJobs()).toHaveLength(1);
+    expect(revocationJobs()[0]?.delaySeconds).toBeLessThanOrEqual(300);
+    expect(revocationJobs()[0]?.job).toMatchObject({
       tenantId: 'tenant_a',
       stripeAccountId: 'acct_1ClinicA',
       attempt: 1,
     });
 
-    // The worker retries: one more fault, then Stripe is back.
-    const worker = createRevocationWorker(app.deps);
-    const run = (job: unknown) => worker(sqsEvent(job), lambdaContext);
-    const first = await run(scheduled[0]?.job);
-    expect(first.batchItemFailures).toEqual([]);
-    const rescheduled = app.queues.sent.filter((m) => m.queue === 'revocation');
-    expect(rescheduled).toHaveLength(2);
-    expect(rescheduled[1]?.job).toMatchObject({ attempt: 2 });
-    expect(rescheduled[1]?.delaySeconds).toBeGreaterThan(scheduled[0]?.delaySeconds ?? 0);
+    // Stripe still failing: the worker reschedules with a longer delay.
+    expect((await runWorker(revocationJobs()[0]?.job)).batchItemFailures).toEqual([]);
+    expect(revocationJobs()).toHaveLength(2);
+    expect(revocationJobs()[1]?.job).toMatchObject({ attempt: 2 });
+    expect(revocationJobs()[1]?.delaySeconds).toBeGreaterThan(revocationJobs()[0]?.delaySeconds ?? 0);
     expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
 
-    const second = await run(rescheduled[1]?.job);
-    expect(second.batchItemFailures).toEqual([]);
+    // Stripe is back.
+    expect((await runWorker(revocationJobs()[1]?.job)).batchItemFailures).toEqual([]);
     expect(app.stripe.isConnected('acct_1ClinicA')).toBe(false);
-    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(2);
+    expect(revocationJobs()).toHaveLength(2);
   });
 
-  it('keeps the tenant recoverable when neither Stripe nor the queue is reachable: 503, then a retry finishes', async () => {
+  it('does not wait on a hanging Stripe: answers within its timeout with the revocation already queued', async () => {
     await connect();
-    app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 500 });
+    app.stripe.injectFault('/oauth/deauthorize', { delayMs: 6000 });
+    const response = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(response.json()).toEqual({ disconnected: true, revocation: 'scheduled' });
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(1);
+    expect(revocationJobs()).toHaveLength(1);
+    await expectNothingLeft();
+  });
+
+  it('keeps the tenant recoverable when the retry queue is unreachable: 503, Stripe untouched, a repeat finishes', async () => {
+    await connect();
     const enqueue = app.queues.enqueueRevocation.bind(app.queues);
     app.queues.enqueueRevocation = async () => {
       throw Object.assign(new Error('queue down'), { name: 'ServiceUnavailable', $metadata: {} });
@@ -276,18 +283,69 @@ describe('DELETE /api/connect/stripe', () => {
     const failed = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(failed.statusCode).toBe(503);
     expect(failed.json()).toMatchObject({ error: 'temporarily_unavailable' });
-    // Nothing deleted, and the tenant no longer looks connected (a disconnect is under way).
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(await app.deps.credentials.get('tenant_a')).toBeDefined();
-    expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({ connected: false });
+    expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({
+      connected: false,
+      state: 'disconnecting',
+    });
+    // Connecting again must wait for the disconnect to finish.
+    const start = await handlers.start({ headers: bearer(tokenA) });
+    expect(start.statusCode).toBe(409);
+    expect(start.json()).toMatchObject({ error: 'disconnect_in_progress' });
 
     app.queues.enqueueRevocation = enqueue;
     const retried = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(retried.json()).toEqual({ disconnected: true, revocation: 'revoked' });
     await expectNothingLeft();
   });
+
+  it('a repeated DELETE never revokes an account another tenant has connected since', async () => {
+    await connect();
+    // A first DELETE got as far as releasing the account, then failed.
+    await app.deps.integrations.markDisconnecting('tenant_a', 'acct_1ClinicA');
+    await app.deps.integrations.releaseAccount('acct_1ClinicA', 'tenant_a');
+    await connect(await app.session(tenantB), 'acct_1ClinicA');
+
+    const repeat = await handlers.disconnect({ headers: bearer(tokenA) });
+    expect(repeat.json()).toEqual({ disconnected: true, revocation: 'skipped' });
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
+    expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
+    expect((await app.deps.integrations.getByTenant('tenant_b'))?.status).toBe('connected');
+    expect(await app.deps.credentials.get('tenant_b')).toBeDefined();
+    expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
+  });
 });
 
 describe('revocation worker', () => {
+  it('does not revoke an account whose connect is still in flight (claimed, row not yet written)', async () => {
+    await app.deps.integrations.claimAccount('acct_1InFlight', 'tenant_b', app.clock.now());
+    app.stripe.connected.set('acct_1InFlight', new Set(['sk_test_x']));
+    const job = {
+      tenantId: 'tenant_a',
+      stripeAccountId: 'acct_1InFlight',
+      firstFailedAt: app.clock.now().toISOString(),
+      attempt: 1,
+    };
+    const result = await createRevocationWorker(app.deps)(sqsEvent(job), lambdaContext);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
+    expect(app.stripe.isConnected('acct_1InFlight')).toBe(true);
+  });
+
+  it('holds the account while revoking, then frees it for the next connect', async () => {
+    app.stripe.connected.set('acct_1Gone', new Set(['sk_test_x']));
+    const job = {
+      tenantId: 'tenant_a',
+      stripeAccountId: 'acct_1Gone',
+      firstFailedAt: app.clock.now().toISOString(),
+      attempt: 1,
+    };
+    await createRevocationWorker(app.deps)(sqsEvent(job), lambdaContext);
+    expect(app.stripe.isConnected('acct_1Gone')).toBe(false);
+    expect(await app.deps.integrations.accountHolder('acct_1Gone')).toBeUndefined();
+  });
+
   it('does not revoke an account that a tenant has connected again since', async () => {
     await connect();
     const worker = createRevocationWorker(app.deps);

@@ -146,21 +146,50 @@ describe('SecretsManagerCredentialStore', () => {
       expect(secretsManager).not.toHaveReceivedCommand(CreateSecretCommand);
     });
 
-    it('keeps an existing webhook secret when the token is replaced', async () => {
+    it('keeps an existing webhook secret when the token is replaced for the same account', async () => {
       // Arrange
       secretsManager
         .on(GetSecretValueCommand)
         .resolves({ SecretString: JSON.stringify({ token: OLD_TOKEN, webhookSecret: WEBHOOK_SECRET }) });
       secretsManager.on(PutSecretValueCommand).resolves({});
+      const sameAccount = { ...NEW_TOKEN, stripe_user_id: OLD_TOKEN.stripe_user_id };
 
       // Act
-      await store.saveToken(TENANT, NEW_TOKEN);
+      await store.saveToken(TENANT, sameAccount);
 
       // Assert
       expect(writtenValue(PutSecretValueCommand)).toEqual({
-        token: NEW_TOKEN,
+        token: sameAccount,
         webhookSecret: WEBHOOK_SECRET,
       });
+    });
+
+    it("drops the webhook secret when the token is for another account (it signs the old account's events)", async () => {
+      secretsManager
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: JSON.stringify({ token: OLD_TOKEN, webhookSecret: WEBHOOK_SECRET }) });
+      secretsManager.on(PutSecretValueCommand).resolves({});
+
+      await store.saveToken(TENANT, NEW_TOKEN);
+
+      expect(writtenValue(PutSecretValueCommand)).toEqual({ token: NEW_TOKEN });
+    });
+
+    it('retries CreateSecret while a force-deleted secret of the same name is still being removed', async () => {
+      secretsManager.on(GetSecretValueCommand).rejects(notFound());
+      const pending = Object.assign(
+        new Error(
+          "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        ),
+        {
+          name: 'InvalidRequestException',
+        },
+      );
+      secretsManager.on(CreateSecretCommand).rejectsOnce(pending).resolves({});
+
+      await store.saveToken(TENANT, NEW_TOKEN);
+
+      expect(secretsManager).toHaveReceivedCommandTimes(CreateSecretCommand, 2);
     });
 
     it('falls back to PutSecretValue when another writer created the secret first', async () => {

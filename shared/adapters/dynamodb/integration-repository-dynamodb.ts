@@ -63,6 +63,10 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
     return integration?.stripeAccountId === stripeAccountId ? integration : undefined;
   }
 
+  async accountHolder(stripeAccountId: string): Promise<string | undefined> {
+    return (await this.claim(stripeAccountId))?.tenantId;
+  }
+
   async claimAccount(stripeAccountId: string, tenantId: string, now: Date): Promise<AccountClaim> {
     let condition = 'attribute_not_exists(pk) OR tenantId = :tenantId';
     let values: Record<string, string | number> = { ':tenantId': tenantId };

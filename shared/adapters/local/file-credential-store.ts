@@ -2,7 +2,11 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StripeToken } from '../../domain/integration.ts';
 import { TENANT_ID_PATTERN } from '../../domain/tenant.ts';
-import type { CredentialStore, TenantCredential } from '../../ports/credential-store.ts';
+import {
+  type CredentialStore,
+  keepsWebhookSecret,
+  type TenantCredential,
+} from '../../ports/credential-store.ts';
 
 /**
  * The local stack's stand-in for Secrets Manager: one owner-only JSON file per tenant under the
@@ -30,7 +34,7 @@ export class FileCredentialStore implements CredentialStore {
     const current = await this.get(tenantId);
     await this.write(tenantId, {
       token,
-      ...(current?.webhookSecret ? { webhookSecret: current.webhookSecret } : {}),
+      ...(keepsWebhookSecret(current, token) ? { webhookSecret: current?.webhookSecret } : {}),
     });
   }
 

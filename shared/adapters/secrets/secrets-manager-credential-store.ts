@@ -6,7 +6,11 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { StripeToken } from '../../domain/integration.ts';
-import type { CredentialStore, TenantCredential } from '../../ports/credential-store.ts';
+import {
+  type CredentialStore,
+  keepsWebhookSecret,
+  type TenantCredential,
+} from '../../ports/credential-store.ts';
 
 /**
  * One secret per tenant, `{prefix}/stripe/{tenantId}`, holding `{token, webhookSecret?}` as JSON.
@@ -30,7 +34,9 @@ export class SecretsManagerCredentialStore implements CredentialStore {
       );
       return SecretString ? (JSON.parse(SecretString) as TenantCredential) : undefined;
     } catch (error) {
-      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      // InvalidRequestException: the secret is marked for deletion, i.e. already gone for us.
+      if (['ResourceNotFoundException', 'InvalidRequestException'].includes(errorName(error) ?? ''))
+        return undefined;
       throw error;
     }
   }
@@ -39,12 +45,33 @@ export class SecretsManagerCredentialStore implements CredentialStore {
     const current = await this.get(tenantId);
     const value: TenantCredential = {
       token,
-      ...(current?.webhookSecret ? { webhookSecret: current.webhookSecret } : {}),
+      ...(keepsWebhookSecret(current, token) ? { webhookSecret: current?.webhookSecret } : {}),
     };
     if (current) {
       await this.put(tenantId, value);
       return;
     }
+    await this.create(tenantId, value);
+  }
+
+  /**
+   * Secrets Manager removes a force-deleted secret asynchronously; until it is gone, creating the
+   * same name fails with InvalidRequestException (a tenant reconnecting right after a disconnect).
+   */
+  private async create(tenantId: string, value: TenantCredential): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.createOnce(tenantId, value);
+        return;
+      } catch (error) {
+        if (errorName(error) !== 'InvalidRequestException' || attempt >= CREATE_RETRY_DELAYS_MS.length)
+          throw error;
+        await sleep(CREATE_RETRY_DELAYS_MS[attempt] ?? 0);
+      }
+    }
+  }
+
+  private async createOnce(tenantId: string, value: TenantCredential): Promise<void> {
     try {
       await this.client.send(
         new CreateSecretCommand({
@@ -84,6 +111,9 @@ export class SecretsManagerCredentialStore implements CredentialStore {
     );
   }
 }
+
+const CREATE_RETRY_DELAYS_MS = [500, 1500];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function errorName(error: unknown): string | undefined {
   const name = (error as { name?: unknown } | null)?.name;

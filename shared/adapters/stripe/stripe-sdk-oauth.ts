@@ -4,6 +4,14 @@ import { RevocationFailedError } from '../../errors/revocation-failed-error.ts';
 import { StripeExchangeError } from '../../errors/stripe-exchange-error.ts';
 import type { RevocationResult, StripeOAuth } from '../../ports/stripe-oauth.ts';
 
+/**
+ * Both calls run inside HTTP handlers with a 10 s budget. They never retry in-process: a code must
+ * not be presented twice, and a revocation that does not finish quickly is already queued for the
+ * worker, whose retries (SQS) outlive any single invocation.
+ */
+const EXCHANGE_TIMEOUT_MS = 4000;
+const DEAUTHORIZE_TIMEOUT_MS = 3000;
+
 /** Stripe's answer to revoking an account that is not (or no longer) connected to the platform. */
 const NOT_CONNECTED = /not connected/i;
 
@@ -18,7 +26,7 @@ export class StripeSdkOAuth implements StripeOAuth {
       // No retries at all: a code presented twice makes Stripe revoke the tokens it issued.
       const response = await this.stripe.oauth.token(
         { grant_type: 'authorization_code', code },
-        { maxNetworkRetries: 0 },
+        { maxNetworkRetries: 0, timeout: EXCHANGE_TIMEOUT_MS },
       );
       return response as unknown as StripeToken;
     } catch (error) {
@@ -28,7 +36,10 @@ export class StripeSdkOAuth implements StripeOAuth {
 
   async deauthorize(stripeAccountId: string): Promise<RevocationResult> {
     try {
-      await this.stripe.oauth.deauthorize({ client_id: this.clientId, stripe_user_id: stripeAccountId });
+      await this.stripe.oauth.deauthorize(
+        { client_id: this.clientId, stripe_user_id: stripeAccountId },
+        { maxNetworkRetries: 0, timeout: DEAUTHORIZE_TIMEOUT_MS },
+      );
       return 'revoked';
     } catch (error) {
       const message = (error as { message?: unknown } | null)?.message;
