@@ -5,13 +5,17 @@ import { json } from './commons/http.ts';
 import { httpHandler, lazyHandler } from './commons/http-handler.ts';
 import { authenticate } from './commons/session.ts';
 
-type Deps = Pick<AppDependencies, 'integrations' | 'backfillStatus' | 'sessions'>;
+type Deps = Pick<AppDependencies, 'integrations' | 'backfillStatus' | 'sessions' | 'oauthSettings'>;
 
 /** `GET /api/connect/stripe/status`: what the settings page shows. */
 export function createConnectStatusHandler(deps: Deps) {
   return httpHandler(async (event) => {
     const tenant = await authenticate(event, deps.sessions);
-    return json(200, await getConnectionStatus(deps, tenant.tenantId));
+    const status = await getConnectionStatus(
+      { ...deps, apiBaseUrl: deps.oauthSettings.apiBaseUrl },
+      tenant.tenantId,
+    );
+    return json(200, status);
   });
 }
 

@@ -27,7 +27,8 @@ export type FunctionNeed =
   | 'credentials:update'
   | 'platform-key'
   | 'revocation-queue:send'
-  | 'backfill-queue:send';
+  | 'backfill-queue:send'
+  | 'connect-webhook-secret';
 
 export const httpRoutes: readonly HttpRoute[] = [
   {
@@ -70,6 +71,28 @@ export const httpRoutes: readonly HttpRoute[] = [
     path: '/api/connect/stripe',
     entry: 'functions/disconnect.ts',
     needs: ['table:write', 'credentials:delete', 'platform-key', 'revocation-queue:send'],
+  },
+  {
+    name: 'WebhookTenant',
+    method: 'POST',
+    path: '/api/webhooks/stripe/{slug}',
+    entry: 'functions/webhook-tenant.ts',
+    // Writes records and the ledger; reads the tenant's signing secret; a deauthorization deletes it.
+    needs: ['table:write', 'credentials:read', 'credentials:delete'],
+  },
+  {
+    name: 'WebhookConnect',
+    method: 'POST',
+    path: '/api/webhooks/stripe-connect',
+    entry: 'functions/webhook-connect.ts',
+    needs: ['table:write', 'credentials:read', 'credentials:delete', 'connect-webhook-secret'],
+  },
+  {
+    name: 'RecordsRead',
+    method: 'GET',
+    path: '/api/stripe/{collection}',
+    entry: 'functions/records-read.ts',
+    needs: ['table:read'],
   },
 ];
 

@@ -74,6 +74,11 @@ export class CompassStripeConnectStack extends Stack {
       table: this.storage.table,
       credentialsSecretPrefix,
       platformKeySecret: Secret.fromSecretNameV2(this, 'PlatformKeySecret', config.platformKeySecretName),
+      connectWebhookSecret: Secret.fromSecretNameV2(
+        this,
+        'ConnectWebhookSecret',
+        config.connectWebhookSecretName,
+      ),
       revocationQueue: this.queues.revocation.queue,
       backfillQueue: this.queues.backfill.queue,
     };

@@ -8,6 +8,7 @@ const HTTPS_URL = '^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s?#]*)?$';
 
 /** Default name of the Secrets Manager secret holding the platform's Stripe secret key. */
 export const DEFAULT_PLATFORM_KEY_SECRET_NAME = 'compass-stripe-connect/platform/stripe-secret-key';
+export const DEFAULT_CONNECT_WEBHOOK_SECRET_NAME = 'compass-stripe-connect/platform/connect-webhook-secret';
 
 export interface ConfigParameters {
   /**
@@ -17,6 +18,7 @@ export interface ConfigParameters {
   readonly environment: Readonly<Record<string, string>>;
   /** Name of the secret holding the platform's Stripe secret key (`sk_…` / `rk_…`). */
   readonly platformKeySecretName: string;
+  readonly connectWebhookSecretName: string;
 }
 
 /**
@@ -70,12 +72,21 @@ export function createConfigParameters(stack: Stack): ConfigParameters {
     allowedPattern: '^[A-Za-z0-9/_+=.@-]{1,512}$',
     constraintDescription: 'must be a Secrets Manager secret name (not an ARN)',
   });
+  const connectWebhookSecretName = new CfnParameter(stack, 'ConnectWebhookSecretName', {
+    type: 'String',
+    description:
+      "Name of the Secrets Manager secret holding the signing secret (whsec_…) of the platform's Connect webhook endpoint.",
+    default: DEFAULT_CONNECT_WEBHOOK_SECRET_NAME,
+    allowedPattern: '^[A-Za-z0-9/_+=.@-]{1,512}$',
+    constraintDescription: 'must be a Secrets Manager secret name (not an ARN)',
+  });
   // The linter guesses from the word "Secret" in the parameter's name.
   Validations.of(stack).acknowledge({
     id: 'CloudFormation-Validate::W2509',
     reason:
       'StripeSecretKeySecretName holds the *name* of the Secrets Manager secret, not the key itself; ' +
-      'the key never passes through CloudFormation, and NoEcho would only hide which secret is used.',
+      'the key never passes through CloudFormation, and NoEcho would only hide which secret is used. ' +
+      'The same holds for ConnectWebhookSecretName.',
   });
 
   return {
@@ -89,5 +100,6 @@ export function createConfigParameters(stack: Stack): ConfigParameters {
       SESSION_JWT_AUDIENCE: audience.valueAsString,
     },
     platformKeySecretName: platformKeySecretName.valueAsString,
+    connectWebhookSecretName: connectWebhookSecretName.valueAsString,
   };
 }

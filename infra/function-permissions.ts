@@ -13,6 +13,7 @@ export interface NeedResources {
   /** Prefix of the per-tenant secrets: `{prefix}/stripe/{tenantId}`. */
   readonly credentialsSecretPrefix: string;
   readonly platformKeySecret: ISecret;
+  readonly connectWebhookSecret: ISecret;
   readonly revocationQueue: IQueue;
   readonly backfillQueue: IQueue;
 }
@@ -104,6 +105,11 @@ export function grantNeeds(
   if (has('platform-key')) {
     resources.platformKeySecret.grantRead(grantee);
     environment.STRIPE_SECRET_KEY_SECRET_ID = resources.platformKeySecret.secretName;
+  }
+
+  if (has('connect-webhook-secret')) {
+    resources.connectWebhookSecret.grantRead(grantee);
+    environment.STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID = resources.connectWebhookSecret.secretName;
   }
 
   if (has('revocation-queue:send')) {

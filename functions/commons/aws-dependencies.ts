@@ -2,15 +2,19 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
-import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { createDocumentClient, createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-powertools.ts';
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
+import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
 import { SecretsManagerCredentialStore } from '#shared/adapters/secrets/secrets-manager-credential-store.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { LazyStripeOAuth } from '#shared/adapters/stripe/lazy-stripe-oauth.ts';
+import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import { type Env, loadConfig, type SecretSource } from '#shared/config/config.ts';
 import { systemClock } from '#shared/ports/clock.ts';
+import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 import type { AppDependencies } from './dependencies.ts';
 import { memo } from './dependencies.ts';
 import { logger } from './logger.ts';
@@ -18,11 +22,11 @@ import { logger } from './logger.ts';
 /** The platform key changes only on rotation; re-reading it every 5 minutes picks that up. */
 const PLATFORM_KEY_MAX_AGE_SECONDS = 300;
 
-async function resolveSecret(source: SecretSource): Promise<string> {
+async function resolveSecret(source: SecretSource, variable: string): Promise<string> {
   if (source.kind === 'value') return source.value;
   const value = await getSecret(source.secretId, { maxAge: PLATFORM_KEY_MAX_AGE_SECONDS });
   if (typeof value !== 'string' || value.length === 0) {
-    throw new Error(`Secret named by STRIPE_SECRET_KEY_SECRET_ID holds no string value`);
+    throw new Error(`Secret named by ${variable} holds no string value`);
   }
   return value.trim();
 }
@@ -30,7 +34,8 @@ async function resolveSecret(source: SecretSource): Promise<string> {
 /** Adapters for the deployed functions: DynamoDB, Secrets Manager, SQS and Stripe. */
 export function createAwsDependencies(env: Env = process.env): AppDependencies {
   const storage = memo(() => loadConfig(env, ['storage']).storage);
-  const db = memo(() => createDocumentClient({ endpoint: storage().dynamoDbEndpoint }));
+  const dynamo = memo(() => createDynamoDbClient({ endpoint: storage().dynamoDbEndpoint }));
+  const db = memo(() => createDocumentClient({}, dynamo()));
   const sqs = memo(() => new SQSClient({}));
   const stripe = memo(() => loadConfig(env, ['stripe']).stripe);
 
@@ -49,7 +54,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   );
   const oauth = memo(() => {
     const { secretKey } = loadConfig(env, ['stripeKey']).stripeKey;
-    return new LazyStripeOAuth(() => resolveSecret(secretKey), stripe());
+    return new LazyStripeOAuth(() => resolveSecret(secretKey, 'STRIPE_SECRET_KEY_SECRET_ID'), stripe());
   });
   const sessions = memo(() => createSessionVerifier(loadConfig(env, ['session']).session));
   const oauthSettings = memo(() => {
@@ -57,7 +62,41 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
     return { ...o, clientId: stripe().clientId, connectBaseUrl: stripe().connectBaseUrl };
   });
 
+  const records = memo(() => new DynamoDbRecordStore(db(), storage().tableName));
+  const connectWebhookSecret = memo(() => {
+    const { secret } = loadConfig(env, ['connectWebhook']).connectWebhook;
+    return async () =>
+      secret ? resolveSecret(secret, 'STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID') : undefined;
+  });
+  const webhooks = memo(
+    () =>
+      new StripeWebhookReceiver({
+        integrations: integrations(),
+        credentials: credentials(),
+        backfillStatus: backfillStatus(),
+        // Only a deauthorized event reaches these, and it never calls Stripe nor queues anything.
+        get revocationQueue() {
+          return revocationQueue();
+        },
+        get oauth() {
+          return oauth();
+        },
+        records: records(),
+        ledger: new PowertoolsEventLedger(dynamo(), storage().tableName),
+        verifier: new StripeSignatureVerifier(),
+        connectWebhookSecret: connectWebhookSecret(),
+        clock: systemClock,
+        log: logger,
+      }),
+  );
+
   return {
+    get records() {
+      return records();
+    },
+    get webhooks() {
+      return webhooks();
+    },
     get states() {
       return states();
     },

@@ -6,10 +6,14 @@ import type { IntegrationRepository } from '#shared/ports/integration-repository
 import type { BackfillQueue, RevocationQueue } from '#shared/ports/job-queues.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { OAuthStateStore } from '#shared/ports/oauth-state-store.ts';
+import type { RecordStore } from '#shared/ports/record-store.ts';
 import type { StripeOAuth } from '#shared/ports/stripe-oauth.ts';
+import type { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 
 /** Non-secret settings the OAuth handlers need. */
 export interface OAuthSettings {
+  /** Public base of this API; webhook URLs shown to tenants are built from it. */
+  readonly apiBaseUrl: string;
   readonly clientId: string;
   readonly connectBaseUrl: URL;
   readonly redirectUri: string;
@@ -32,6 +36,9 @@ export interface AppDependencies {
   readonly oauth: StripeOAuth;
   readonly sessions: SessionVerifier;
   readonly oauthSettings: OAuthSettings;
+  readonly records: RecordStore;
+  /** One per container: its caches are what keep warm webhook calls off Secrets Manager. */
+  readonly webhooks: StripeWebhookReceiver;
   readonly clock: Clock;
   readonly log: Log;
 }

@@ -3,8 +3,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ConfigError } from '#shared/errors/config-error.ts';
 import { DependencyUnavailableError } from '#shared/errors/dependency-unavailable-error.ts';
 import { DisconnectInProgressError } from '#shared/errors/disconnect-in-progress-error.ts';
+import { InvalidSignatureError } from '#shared/errors/invalid-signature-error.ts';
 import { NotConnectedError } from '#shared/errors/not-connected-error.ts';
 import { UnauthorizedError } from '#shared/errors/unauthorized-error.ts';
+import { UnknownEndpointError } from '#shared/errors/unknown-endpoint-error.ts';
 import { ValidationError } from '#shared/errors/validation-error.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { type HttpResponse, jsonError } from './http.ts';
@@ -32,6 +34,11 @@ function isTransient(error: unknown): boolean {
 export function toErrorResponse(error: unknown, log: Log): HttpResponse {
   if (error instanceof HttpError) return jsonError(error.statusCode, error.code, error.message);
   if (error instanceof ValidationError) return jsonError(400, error.code, error.message);
+  if (error instanceof InvalidSignatureError) {
+    log.info('webhook_signature_rejected', { reason: error.reason });
+    return jsonError(400, 'invalid_signature', error.message);
+  }
+  if (error instanceof UnknownEndpointError) return jsonError(404, 'unknown_endpoint', error.message);
   if (error instanceof UnauthorizedError) {
     log.info('session_rejected', { reason: error.reason });
     return jsonError(401, 'unauthorized', error.message);

@@ -9,7 +9,9 @@ import { logger } from './logger.ts';
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
 /** The middleware every HTTP function shares: Lambda context in logs, JSON errors. */
-export function httpHandler(base: (event: APIGatewayProxyEventV2) => Promise<HttpResponse>): HttpHandler {
+export function httpHandler(
+  base: (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>,
+): HttpHandler {
   return middy<APIGatewayProxyEventV2, HttpResponse>(base)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(jsonErrors(logger));

@@ -1,15 +1,19 @@
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
-import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { createDocumentClient, createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-powertools.ts';
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
+import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import { FileCredentialStore } from '#shared/adapters/local/file-credential-store.ts';
 import type { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
 import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
+import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
 import type { Clock } from '#shared/ports/clock.ts';
 import type { Log } from '#shared/ports/log.ts';
+import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 
 export interface LocalDependencyOptions {
@@ -24,6 +28,8 @@ export interface LocalDependencyOptions {
   readonly queues: InProcessQueues;
   readonly clock: Clock;
   readonly log: Log;
+  /** The Connect endpoint's signing secret (STRIPE_CONNECT_WEBHOOK_SECRET), if configured. */
+  readonly connectWebhookSecret?: string | undefined;
 }
 
 /**
@@ -31,19 +37,39 @@ export interface LocalDependencyOptions {
  * Stripe stays the real SDK, pointed at whatever `STRIPE_API_BASE_URL` says.
  */
 export function createLocalDependencies(options: LocalDependencyOptions): AppDependencies {
-  const db = createDocumentClient({ endpoint: options.dynamoEndpoint });
+  const dynamo = createDynamoDbClient({ endpoint: options.dynamoEndpoint });
+  const db = createDocumentClient({}, dynamo);
   const stripe = createStripeClient({
     secretKey: options.stripeSecretKey,
     apiBaseUrl: options.stripe.apiBaseUrl,
   });
+  const integrations = new DynamoDbIntegrationRepository(db, options.tableName);
+  const backfillStatus = new DynamoDbBackfillStatusStore(db, options.tableName);
+  const credentials = new FileCredentialStore(options.secretsDir);
+  const oauth = new StripeSdkOAuth(stripe, options.stripe.clientId);
+  const records = new DynamoDbRecordStore(db, options.tableName);
   return {
     states: new DynamoDbOAuthStateStore(db, options.tableName),
-    integrations: new DynamoDbIntegrationRepository(db, options.tableName),
-    backfillStatus: new DynamoDbBackfillStatusStore(db, options.tableName),
-    credentials: new FileCredentialStore(options.secretsDir),
+    integrations,
+    backfillStatus,
+    credentials,
     revocationQueue: options.queues,
     backfillQueue: options.queues,
-    oauth: new StripeSdkOAuth(stripe, options.stripe.clientId),
+    oauth,
+    records,
+    webhooks: new StripeWebhookReceiver({
+      integrations,
+      credentials,
+      backfillStatus,
+      revocationQueue: options.queues,
+      oauth,
+      records,
+      ledger: new PowertoolsEventLedger(dynamo, options.tableName),
+      verifier: new StripeSignatureVerifier(),
+      connectWebhookSecret: async () => options.connectWebhookSecret,
+      clock: options.clock,
+      log: options.log,
+    }),
     sessions: options.sessions,
     oauthSettings: {
       ...options.oauth,

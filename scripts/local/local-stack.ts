@@ -21,8 +21,11 @@ import { createConnectStartHandler } from '../../functions/connect-start.ts';
 import { createConnectStatusHandler } from '../../functions/connect-status.ts';
 import { createDisconnectHandler } from '../../functions/disconnect.ts';
 import { handler as notFound } from '../../functions/not-found.ts';
+import { createRecordsReadHandler } from '../../functions/records-read.ts';
 import { httpRoutes } from '../../functions/routes.ts';
+import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
+import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
@@ -55,6 +58,9 @@ const handlerFactories: Record<string, (deps: AppDependencies) => HttpHandler> =
   ConnectStatus: createConnectStatusHandler,
   WebhookSecret: createWebhookSecretHandler,
   Disconnect: createDisconnectHandler,
+  WebhookTenant: createTenantWebhookHandler,
+  WebhookConnect: createConnectWebhookHandler,
+  RecordsRead: createRecordsReadHandler,
 };
 
 /**
@@ -74,13 +80,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...options.env,
       ...(options.env.SESSION_JWKS_URL ? {} : { SESSION_JWT_SECRET: sessionSecret }),
     };
-    const config = loadConfig(env, ['stripe', 'stripeKey', 'oauth', 'session']);
+    const config = loadConfig(env, ['stripe', 'stripeKey', 'oauth', 'session', 'connectWebhook']);
     if (config.stripeKey.secretKey.kind !== 'value') {
       throw new Error(
         'The local stack reads the platform key from STRIPE_SECRET_KEY, not from Secrets Manager',
       );
     }
-    return { config, secretKey: config.stripeKey.secretKey.value };
+    const connect = config.connectWebhook.secret;
+    if (connect && connect.kind !== 'value') {
+      throw new Error('The local stack reads the Connect webhook secret from STRIPE_CONNECT_WEBHOOK_SECRET');
+    }
+    return { config, secretKey: config.stripeKey.secretKey.value, connectWebhookSecret: connect?.value };
   };
   // Fail on bad configuration before taking the port.
   configFor(`http://localhost:${port}`);
@@ -114,7 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       server.close(() => r());
     });
 
-  const { config, secretKey } = configFor(url);
+  const { config, secretKey, connectWebhookSecret } = configFor(url);
   let dynalite: RunningDynalite;
   try {
     dynalite = await startDynalite(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
@@ -154,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secretsDir: join(dataDir, 'secrets'),
     stripe: config.stripe,
     stripeSecretKey: secretKey,
+    connectWebhookSecret,
     oauth: config.oauth,
     sessions: createSessionVerifier(config.session),
     queues,

@@ -25,6 +25,8 @@ export interface StripeKeyConfig {
 }
 
 export interface OAuthConfig {
+  /** The public base of this API (webhook URLs are built from it). */
+  readonly apiBaseUrl: string;
   readonly redirectUri: string;
   readonly appBaseUrl: string;
   /** The state cookie may drop `Secure` only when the callback itself is plain http on localhost. */
@@ -34,6 +36,11 @@ export interface OAuthConfig {
 export type SessionConfig =
   | { readonly kind: 'hs256'; readonly secret: Uint8Array }
   | { readonly kind: 'jwks'; readonly jwksUrl: URL; readonly issuer: string; readonly audience: string };
+
+/** The platform's Connect webhook endpoint secret: a value locally, a secret name when deployed. */
+export interface ConnectWebhookConfig {
+  readonly secret: SecretSource | undefined;
+}
 
 export interface StorageConfig {
   readonly tableName: string;
@@ -53,6 +60,7 @@ export interface BackfillQueueConfig {
 export interface Config {
   stripe: StripeConfig;
   stripeKey: StripeKeyConfig;
+  connectWebhook: ConnectWebhookConfig;
   oauth: OAuthConfig;
   session: SessionConfig;
   storage: StorageConfig;
@@ -65,6 +73,7 @@ export type ConfigSection = keyof Config;
 const CLIENT_ID = /^ca_[A-Za-z0-9]{4,128}$/;
 const SECRET_KEY = /^(sk|rk)_(test|live)_[A-Za-z0-9]{8,255}$/;
 const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,200}$/;
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/=_-]{16,256}$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 class Reader {
@@ -151,6 +160,30 @@ const readers: { [K in ConfigSection]: (r: Reader) => Config[K] } = {
     return { secretKey: { kind: 'value', value: '' } };
   },
 
+  connectWebhook(r) {
+    const value = r.optional('STRIPE_CONNECT_WEBHOOK_SECRET');
+    const secretId = r.optional('STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID');
+    if (value && secretId) {
+      r.problems.push(
+        'STRIPE_CONNECT_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID are both set: set only one',
+      );
+      return { secret: undefined };
+    }
+    if (value && r.optional('AWS_LAMBDA_FUNCTION_NAME')) {
+      r.problems.push(
+        'STRIPE_CONNECT_WEBHOOK_SECRET must not be set on a deployed function: store it in Secrets Manager and set STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID',
+      );
+    }
+    r.matching(
+      'STRIPE_CONNECT_WEBHOOK_SECRET',
+      value,
+      WEBHOOK_SECRET,
+      'whsec_ followed by 16 to 256 characters',
+    );
+    if (value) return { secret: { kind: 'value', value } };
+    return { secret: secretId ? { kind: 'secret', secretId } : undefined };
+  },
+
   oauth(r) {
     const base = r.url(
       'OAUTH_REDIRECT_BASE_URL',
@@ -159,6 +192,7 @@ const readers: { [K in ConfigSection]: (r: Reader) => Config[K] } = {
     const appRaw = r.optional('APP_BASE_URL');
     const app = appRaw === undefined ? base : r.url('APP_BASE_URL', appRaw);
     return {
+      apiBaseUrl: trimSlash(base),
       redirectUri: `${trimSlash(base)}/api/connect/stripe/callback`,
       appBaseUrl: trimSlash(app),
       secureCookies: !isLocalHttp(base),

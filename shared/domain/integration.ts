@@ -13,6 +13,10 @@ export interface StripeIntegration {
    */
   readonly status: 'connected' | 'disconnecting';
   readonly webhookSecretConfigured: boolean;
+  /** ISO-8601: when the last event arrived, overall and per endpoint (null: never). */
+  readonly lastEventAt?: string | null;
+  readonly lastTenantEventAt?: string | null;
+  readonly lastConnectEventAt?: string | null;
 }
 
 /** The OAuth token response Stripe returns, kept whole in the tenant's secret. */

@@ -21,6 +21,8 @@ export interface IntegrationRepository {
   save(integration: StripeIntegration): Promise<void>;
   /** Returns false when the tenant has no connected integration. */
   setWebhookSecretConfigured(tenantId: string, configured: boolean): Promise<boolean>;
+  /** Sets `lastEventAt` (and the endpoint's own) on an existing row; never creates one. */
+  recordWebhookActivity(tenantId: string, endpoint: 'tenant' | 'connect', at: Date): Promise<void>;
   markDisconnecting(tenantId: string, stripeAccountId: string): Promise<void>;
   /** Deletes the row only while it still points at this account (a reconnect wins). */
   delete(tenantId: string, stripeAccountId: string): Promise<void>;

@@ -10,7 +10,13 @@ export interface ConnectionStatus {
   livemode: boolean | null;
   connectedAt: string | null;
   webhookSecretConfigured: boolean;
-  webhook: { lastEventAt: string | null };
+  webhook: {
+    lastEventAt: string | null;
+    /** The endpoint the tenant adds in its own Stripe dashboard, signed with its own secret. */
+    tenantEndpoint: { url: string | null; secretConfigured: boolean; lastEventAt: string | null };
+    /** The platform's Connect endpoint: no setup for the tenant. */
+    connectEndpoint: { lastEventAt: string | null };
+  };
   backfill: {
     status: BackfillState | null;
     startedAt: string | null;
@@ -23,6 +29,7 @@ export interface ConnectionStatus {
 export interface GetConnectionStatusDeps {
   readonly integrations: IntegrationRepository;
   readonly backfillStatus: BackfillStatusStore;
+  readonly apiBaseUrl: string;
 }
 
 export async function getConnectionStatus(
@@ -41,7 +48,15 @@ export async function getConnectionStatus(
     livemode: connected ? integration.livemode : null,
     connectedAt: connected ? integration.connectedAt : null,
     webhookSecretConfigured: connected && integration.webhookSecretConfigured,
-    webhook: { lastEventAt: null },
+    webhook: {
+      lastEventAt: connected ? (integration.lastEventAt ?? null) : null,
+      tenantEndpoint: {
+        url: connected ? `${deps.apiBaseUrl}/api/webhooks/stripe/${integration.tenantSlug}` : null,
+        secretConfigured: connected && integration.webhookSecretConfigured,
+        lastEventAt: connected ? (integration.lastTenantEventAt ?? null) : null,
+      },
+      connectEndpoint: { lastEventAt: connected ? (integration.lastConnectEventAt ?? null) : null },
+    },
     backfill: {
       status: connected ? (backfill?.status ?? null) : null,
       startedAt: connected ? (backfill?.startedAt ?? null) : null,

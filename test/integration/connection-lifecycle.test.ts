@@ -95,7 +95,11 @@ describe('GET /api/connect/stripe/status', () => {
       livemode: null,
       connectedAt: null,
       webhookSecretConfigured: false,
-      webhook: { lastEventAt: null },
+      webhook: {
+        lastEventAt: null,
+        tenantEndpoint: { url: null, secretConfigured: false, lastEventAt: null },
+        connectEndpoint: { lastEventAt: null },
+      },
       backfill: { status: null, startedAt: null, finishedAt: null, error: null, result: null },
     });
   });
@@ -110,7 +114,15 @@ describe('GET /api/connect/stripe/status', () => {
       livemode: false,
       connectedAt: app.clock.now().toISOString(),
       webhookSecretConfigured: false,
-      webhook: { lastEventAt: null },
+      webhook: {
+        lastEventAt: null,
+        tenantEndpoint: {
+          url: 'https://api.compass.test/api/webhooks/stripe/clinic-a',
+          secretConfigured: false,
+          lastEventAt: null,
+        },
+        connectEndpoint: { lastEventAt: null },
+      },
       backfill: { status: 'queued', startedAt: null, finishedAt: null, error: null, result: null },
     });
   });

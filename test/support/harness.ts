@@ -18,6 +18,8 @@ import { createLocalDependencies } from '../../scripts/local/local-dependencies.
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
 
 export const SESSION_SECRET = 'test-session-secret-of-at-least-32-bytes!!';
+/** The platform's Connect endpoint secret in tests. */
+export const CONNECT_WEBHOOK_SECRET = `whsec_${'c0nnect'.repeat(5)}`;
 export const APP_BASE_URL = 'https://app.compass.test';
 
 /** A clock the test moves by hand. */
@@ -107,6 +109,7 @@ export async function createTestApp(): Promise<TestApp> {
     queues,
     clock,
     log,
+    connectWebhookSecret: CONNECT_WEBHOOK_SECRET,
   });
   return {
     deps,

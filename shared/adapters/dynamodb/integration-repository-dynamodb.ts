@@ -146,6 +146,25 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
     }
   }
 
+  async recordWebhookActivity(tenantId: string, endpoint: 'tenant' | 'connect', at: Date): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: integrationKey(tenantId),
+          UpdateExpression: 'SET lastEventAt = :at, #endpoint = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: {
+            '#endpoint': endpoint === 'tenant' ? 'lastTenantEventAt' : 'lastConnectEventAt',
+          },
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async markDisconnecting(tenantId: string, stripeAccountId: string): Promise<void> {
     try {
       await this.db.send(
@@ -202,5 +221,8 @@ function toIntegration(item: Record<string, unknown>): StripeIntegration {
     connectedAt: String(item.connectedAt),
     status: item.status === 'disconnecting' ? 'disconnecting' : 'connected',
     webhookSecretConfigured: item.webhookSecretConfigured === true,
+    lastEventAt: typeof item.lastEventAt === 'string' ? item.lastEventAt : null,
+    lastTenantEventAt: typeof item.lastTenantEventAt === 'string' ? item.lastTenantEventAt : null,
+    lastConnectEventAt: typeof item.lastConnectEventAt === 'string' ? item.lastConnectEventAt : null,
   };
 }

@@ -1,0 +1,49 @@
+import { ValidationError } from '#shared/errors/validation-error.ts';
+import type { RecordCollection } from '#shared/ports/record-store.ts';
+import { createAwsDependencies } from './commons/aws-dependencies.ts';
+import type { AppDependencies } from './commons/dependencies.ts';
+import { json, jsonError, queryParams } from './commons/http.ts';
+import { httpHandler, lazyHandler } from './commons/http-handler.ts';
+import { authenticate } from './commons/session.ts';
+
+type Deps = Pick<AppDependencies, 'records' | 'sessions'>;
+
+const COLLECTIONS: readonly RecordCollection[] = ['customers', 'subscriptions', 'orders'];
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * `GET /api/stripe/{customers,subscriptions,orders}?limit=1..100&cursor=…`: the session's
+ * tenant's records for the dashboards, newest first, as `{data, nextCursor}`.
+ */
+export function createRecordsReadHandler(deps: Deps) {
+  return httpHandler(async (event) => {
+    const tenant = await authenticate(event, deps.sessions);
+    const collection = event.pathParameters?.collection as RecordCollection | undefined;
+    if (!collection || !COLLECTIONS.includes(collection)) return jsonError(404, 'not_found', 'No such route');
+    const query = queryParams(event);
+    const page = await deps.records.list(
+      tenant.tenantId,
+      collection,
+      parseLimit(query.getAll('limit')),
+      parseCursor(query.getAll('cursor')),
+    );
+    return json(200, page);
+  });
+}
+
+function parseLimit(values: string[]): number {
+  if (values.length === 0) return DEFAULT_PAGE_SIZE;
+  const value = values[0] ?? '';
+  if (values.length > 1 || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > MAX_PAGE_SIZE) {
+    throw new ValidationError('invalid_limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return Number(value);
+}
+
+function parseCursor(values: string[]): string | undefined {
+  if (values.length > 1) throw new ValidationError('invalid_cursor', 'cursor may be given once');
+  return values[0];
+}
+
+export const handler = lazyHandler(() => createRecordsReadHandler(createAwsDependencies()));

@@ -1,0 +1,94 @@
+/**
+ * The dashboard records (design §3 "Record fields"): PHI-minimal copies of Stripe objects.
+ * Amounts are integers in minor units, timestamps ISO-8601 UTC strings.
+ */
+export interface CustomerRecord {
+  readonly id: string;
+  readonly created: string | null;
+  readonly deleted: boolean;
+}
+
+export type BillingInterval = 'day' | 'week' | 'month' | 'year';
+
+export interface SubscriptionItemRecord {
+  readonly priceId: string | null;
+  readonly productId: string | null;
+  /** Per-unit amount in minor units; null for tiered or metered prices without one. */
+  readonly unitAmount: number | null;
+  readonly quantity: number;
+  readonly interval: BillingInterval | null;
+  readonly intervalCount: number;
+}
+
+export interface SubscriptionRecord {
+  readonly id: string;
+  readonly customerId: string | null;
+  /** Stripe's own status word (active, past_due, trialing, canceled, …). */
+  readonly status: string;
+  readonly currency: string | null;
+  readonly items: readonly SubscriptionItemRecord[];
+  /** Monthly recurring revenue in minor units (0 unless the subscription is billing). */
+  readonly mrr: number;
+  readonly cancelAtPeriodEnd: boolean;
+  readonly canceledAt: string | null;
+  readonly endedAt: string | null;
+  readonly trialEnd: string | null;
+  /** From the subscription (older API versions) or its items (2025-03-31.basil and later). */
+  readonly currentPeriodEnd: string | null;
+  readonly created: string | null;
+}
+
+export interface OrderRecord {
+  readonly id: string;
+  readonly kind: 'invoice' | 'one_time';
+  readonly status: string;
+  readonly amount: number;
+  readonly amountPaid: number;
+  readonly currency: string | null;
+  readonly customerId: string | null;
+  readonly subscriptionId: string | null;
+  readonly created: string | null;
+  readonly paidAt: string | null;
+}
+
+/**
+ * What one Stripe event asks of the record store. Mapping (pure) produces these; applying them
+ * (with the ordering guard) is the record store's job.
+ */
+export type RecordChange =
+  | { readonly kind: 'customer'; readonly record: CustomerRecord }
+  | { readonly kind: 'subscription'; readonly record: SubscriptionRecord }
+  | { readonly kind: 'order'; readonly record: OrderRecord }
+  /**
+   * A payment intent that may be a one-time payment: payloads of 2025-03-31.basil and later do
+   * not say whether an invoice owns it, so the store checks for a known invoice link first.
+   */
+  | { readonly kind: 'one_time_candidate'; readonly paymentIntentId: string; readonly record: OrderRecord }
+  /** An invoice paid by a payment intent (InvoicePayment, or older payloads' `payment_intent`). */
+  | { readonly kind: 'payment_link'; readonly paymentIntentId: string; readonly invoiceId: string }
+  /**
+   * A charge's refunded total (absolute, so replays are harmless). `invoiceId` when the payload
+   * names the invoice (older API versions); otherwise the store resolves the payment intent.
+   */
+  | {
+      readonly kind: 'refund';
+      readonly invoiceId: string | null;
+      readonly paymentIntentId: string | null;
+      readonly amountRefunded: number;
+    }
+  | { readonly kind: 'deauthorized' };
+
+/** A Stripe event reduced to what processing needs; `object` is `data.object`. */
+export interface StripeEventEnvelope {
+  readonly id: string;
+  readonly type: string;
+  readonly created: number;
+  readonly livemode: boolean;
+  readonly account: string | null;
+  readonly apiVersion: string | null;
+  readonly object: Record<string, unknown>;
+}
+
+export type EventMapping =
+  | { readonly outcome: 'changes'; readonly changes: readonly RecordChange[] }
+  | { readonly outcome: 'ignored'; readonly reason: string };

@@ -1,0 +1,4 @@
+/** Checks a `Stripe-Signature` header against the raw body; throws `InvalidSignatureError`. */
+export interface SignatureVerifier {
+  verify(rawBody: Buffer, header: string, secret: string): void;
+}
