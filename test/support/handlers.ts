@@ -4,7 +4,10 @@ import { createConnectCallbackHandler } from '../../functions/connect-callback.t
 import { createConnectStartHandler } from '../../functions/connect-start.ts';
 import { createConnectStatusHandler } from '../../functions/connect-status.ts';
 import { createDisconnectHandler } from '../../functions/disconnect.ts';
+import { createRecordsReadHandler } from '../../functions/records-read.ts';
+import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
+import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { type EventOptions, httpEvent, lambdaContext, type TestApp } from './harness.ts';
 
 export interface CalledResponse extends HttpResponse {
@@ -40,6 +43,25 @@ export function handlersFor(app: TestApp) {
     status: wrap(createConnectStatusHandler(app.deps), 'GET', '/api/connect/stripe/status'),
     webhookSecret: wrap(createWebhookSecretHandler(app.deps), 'PUT', '/api/connect/stripe/webhook-secret'),
     disconnect: wrap(createDisconnectHandler(app.deps), 'DELETE', '/api/connect/stripe'),
+    tenantWebhook: (slug: string, options: EventOptions = {}) =>
+      wrap(
+        createTenantWebhookHandler(app.deps),
+        'POST',
+        `/api/webhooks/stripe/${slug}`,
+      )({
+        ...options,
+        pathParameters: { slug },
+      }),
+    connectWebhook: wrap(createConnectWebhookHandler(app.deps), 'POST', '/api/webhooks/stripe-connect'),
+    records: (collection: string, options: EventOptions = {}) =>
+      wrap(
+        createRecordsReadHandler(app.deps),
+        'GET',
+        `/api/stripe/${collection}`,
+      )({
+        ...options,
+        pathParameters: { collection },
+      }),
   };
 }
 

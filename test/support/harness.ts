@@ -150,6 +150,7 @@ export interface EventOptions {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
+  readonly pathParameters?: Record<string, string>;
 }
 
 /** An API Gateway HTTP API (payload 2.0) event, as the handlers receive it. */
@@ -176,6 +177,7 @@ export function httpEvent(method: string, path: string, options: EventOptions = 
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
     },
+    ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
     body: options.body,
     isBase64Encoded: options.isBase64Encoded ?? false,
   } as APIGatewayProxyEventV2;

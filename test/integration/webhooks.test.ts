@@ -1,0 +1,586 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import {
+  CONNECTED_ACCOUNT_ID,
+  current,
+  ids,
+  legacy,
+  PHI_STRINGS,
+  stripeEvent,
+  T0,
+} from '../fixtures/stripe-objects.ts';
+import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
+import { CONNECT_WEBHOOK_SECRET, createTestApp, type TestApp, tenantA, tenantB } from '../support/harness.ts';
+import { connectWithSecret, readAll, sign } from '../support/webhook-helpers.ts';
+
+const SECRET_A = `whsec_${'tenantAsecret'.repeat(2)}`;
+const SECRET_B = `whsec_${'tenantBsecret'.repeat(2)}`;
+const ACCOUNT_A = CONNECTED_ACCOUNT_ID;
+const ACCOUNT_B = 'acct_1ClinicB';
+
+let app: TestApp;
+let handlers: Handlers;
+let tokenA: string;
+let tokenB: string;
+
+beforeEach(async () => {
+  app = await createTestApp();
+  handlers = handlersFor(app);
+  tokenA = await app.session(tenantA);
+  tokenB = await app.session(tenantB);
+  await connectWithSecret(app, handlers, tokenA, ACCOUNT_A, SECRET_A);
+});
+afterEach(() => app.close());
+
+function post(slug: string, event: object, options: { secret?: string; header?: string; raw?: string } = {}) {
+  const body = options.raw ?? JSON.stringify(event);
+  const header = options.header ?? sign(body, options.secret ?? SECRET_A);
+  return handlers.tenantWebhook(slug, {
+    headers: { 'stripe-signature': header, 'content-type': 'application/json' },
+    body,
+  });
+}
+
+function postConnect(event: object, secret = CONNECT_WEBHOOK_SECRET) {
+  const body = JSON.stringify(event);
+  return handlers.connectWebhook({ headers: { 'stripe-signature': sign(body, secret) }, body });
+}
+
+const read = (collection: string, token = tokenA) => readAll(handlers, token, collection);
+
+async function ledger(tenantId: string) {
+  const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
+  const { Items } = await db.send(
+    new QueryCommand({
+      TableName: app.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `LEDGER#${tenantId}` },
+    }),
+  );
+  return (Items ?? []).map((item) => ({
+    status: item.status,
+    ...(typeof item.data === 'string' ? JSON.parse(item.data) : item.data),
+  }));
+}
+
+describe('POST /api/webhooks/stripe/{slug}: events become records', () => {
+  it.each([
+    ['current', current],
+    ['legacy', legacy],
+  ] as const)('customer created, updated, deleted (%s shape) — no PHI kept', async (_, shape) => {
+    const created = await post(
+      'clinic-a',
+      stripeEvent('customer.created', shape.customer(), { created: T0 }),
+    );
+    expect(created.statusCode).toBe(200);
+    expect(created.json()).toEqual({ received: true, outcome: 'processed' });
+    await post('clinic-a', stripeEvent('customer.updated', shape.customer(), { created: T0 + 10 }));
+    expect(await read('customers')).toEqual([
+      { id: ids.customer, created: expect.any(String), deleted: false },
+    ]);
+
+    await post('clinic-a', stripeEvent('customer.deleted', shape.customer(), { created: T0 + 20 }));
+    const customers = await read('customers');
+    expect(customers).toEqual([{ id: ids.customer, created: expect.any(String), deleted: true }]);
+    const table = JSON.stringify(customers);
+    for (const phi of PHI_STRINGS) expect(table).not.toContain(phi);
+  });
+
+  it('a late customer.updated never resurrects a deleted customer', async () => {
+    await post('clinic-a', stripeEvent('customer.deleted', current.customer(), { created: T0 + 20 }));
+    const late = await post(
+      'clinic-a',
+      stripeEvent('customer.updated', current.customer(), { created: T0 + 10 }),
+    );
+    expect(late.statusCode).toBe(200);
+    expect(await read('customers')).toEqual([expect.objectContaining({ deleted: true })]);
+  });
+
+  it.each([
+    ['current', current],
+    ['legacy', legacy],
+  ] as const)('subscription lifecycle with MRR and period end (%s shape)', async (_, shape) => {
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.created', shape.subscription(), { created: T0 }),
+    );
+    let [subscription] = await read('subscriptions');
+    expect(subscription).toMatchObject({
+      id: ids.subscription,
+      customerId: ids.customer,
+      status: 'active',
+      currency: 'usd',
+      mrr: 4900,
+      items: [
+        {
+          priceId: ids.price,
+          productId: ids.product,
+          unitAmount: 4900,
+          quantity: 1,
+          interval: 'month',
+          intervalCount: 1,
+        },
+      ],
+      cancelAtPeriodEnd: false,
+    });
+    expect(subscription?.currentPeriodEnd).toEqual(expect.any(String));
+
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.updated', shape.subscription({ cancel_at_period_end: true }), {
+        created: T0 + 5,
+      }),
+    );
+    [subscription] = await read('subscriptions');
+    expect(subscription).toMatchObject({ cancelAtPeriodEnd: true, status: 'active' });
+
+    await post(
+      'clinic-a',
+      stripeEvent(
+        'customer.subscription.deleted',
+        shape.subscription({ status: 'canceled', canceled_at: T0 + 9, ended_at: T0 + 9 }),
+        { created: T0 + 10 },
+      ),
+    );
+    // A late, replayed `created` never brings it back.
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.created', shape.subscription(), { created: T0 }),
+    );
+    [subscription] = await read('subscriptions');
+    expect(subscription).toMatchObject({
+      status: 'canceled',
+      mrr: 0,
+      canceledAt: new Date((T0 + 9) * 1000).toISOString(),
+    });
+  });
+
+  it.each([
+    ['current', current],
+    ['legacy', legacy],
+  ] as const)(
+    'invoice paid, then refunded, then a void invoice and a failed one (%s shape)',
+    async (name, shape) => {
+      await post('clinic-a', stripeEvent('invoice.paid', shape.invoice(), { created: T0 }));
+      if (name === 'current') {
+        // basil+: the payment intent is linked through the InvoicePayment.
+        await post(
+          'clinic-a',
+          stripeEvent('invoice_payment.paid', current.invoicePayment(), { created: T0 + 1 }),
+        );
+      }
+      await post(
+        'clinic-a',
+        stripeEvent('charge.refunded', shape.charge({ amount_refunded: 1500, refunded: false }), {
+          created: T0 + 2,
+        }),
+      );
+      const [order] = await read('orders');
+      expect(order).toMatchObject({
+        id: ids.invoice,
+        kind: 'invoice',
+        status: 'paid',
+        amountPaid: 4900,
+        amountRefunded: 1500,
+        currency: 'usd',
+        customerId: ids.customer,
+        subscriptionId: ids.subscription,
+      });
+
+      await post(
+        'clinic-a',
+        stripeEvent('invoice.voided', shape.invoice({ id: 'in_void', status: 'void', amount_paid: 0 }), {
+          created: T0 + 3,
+        }),
+      );
+      await post(
+        'clinic-a',
+        stripeEvent(
+          'invoice.payment_failed',
+          shape.invoice({ id: 'in_failed', status: 'open', amount_paid: 0 }),
+          { created: T0 + 4 },
+        ),
+      );
+      const orders = await read('orders');
+      expect(orders.map((o) => [o.id, o.status])).toEqual(
+        expect.arrayContaining([
+          ['in_void', 'void'],
+          ['in_failed', 'open'],
+          [ids.invoice, 'paid'],
+        ]),
+      );
+    },
+  );
+
+  it('a one-time payment is an order; an invoice payment intent is not, whichever event comes first (current shape)', async () => {
+    await post(
+      'clinic-a',
+      stripeEvent('payment_intent.succeeded', current.oneTimePaymentIntent(), { created: T0 }),
+    );
+    // The invoice's payment intent arrives before its InvoicePayment link...
+    await post(
+      'clinic-a',
+      stripeEvent('payment_intent.succeeded', current.paymentIntent(), { created: T0 + 1 }),
+    );
+    await post('clinic-a', stripeEvent('invoice.paid', current.invoice(), { created: T0 + 1 }));
+    await post(
+      'clinic-a',
+      stripeEvent('invoice_payment.paid', current.invoicePayment(), { created: T0 + 2 }),
+    );
+    // ...and a replay of it after the link changes nothing.
+    await post(
+      'clinic-a',
+      stripeEvent('payment_intent.succeeded', current.paymentIntent(), { created: T0 + 3 }),
+    );
+    const orders = await read('orders');
+    expect(orders.map((o) => [o.id, o.kind]).sort()).toEqual(
+      [
+        [ids.invoice, 'invoice'],
+        [ids.oneTimePaymentIntent, 'one_time'],
+      ].sort(),
+    );
+    await post(
+      'clinic-a',
+      stripeEvent(
+        'charge.refunded',
+        current.charge({
+          id: ids.oneTimeCharge,
+          payment_intent: ids.oneTimePaymentIntent,
+          amount_refunded: 700,
+        }),
+        { created: T0 + 4 },
+      ),
+    );
+    const oneTime = (await read('orders')).find((o) => o.id === ids.oneTimePaymentIntent);
+    expect(oneTime).toMatchObject({ amountRefunded: 700 });
+  });
+
+  it('answers 200 and records unknown event types as ignored', async () => {
+    const response = await post(
+      'clinic-a',
+      stripeEvent('product.created', { id: 'prod_1', object: 'product' }),
+    );
+    expect(response.json()).toEqual({ received: true, outcome: 'ignored', reason: 'unhandled_type' });
+    expect(await ledger('tenant_a')).toEqual([
+      expect.objectContaining({
+        status: 'COMPLETED',
+        type: 'product.created',
+        outcome: 'ignored:unhandled_type',
+        endpoint: 'tenant',
+      }),
+    ]);
+  });
+
+  it('records the audit trail: type, created, received, outcome', async () => {
+    const event = stripeEvent('customer.created', current.customer(), { created: T0 });
+    await post('clinic-a', event);
+    expect(await ledger('tenant_a')).toEqual([
+      {
+        status: 'COMPLETED',
+        eventId: (event as { id: string }).id,
+        type: 'customer.created',
+        created: new Date(T0 * 1000).toISOString(),
+        received: app.clock.now().toISOString(),
+        endpoint: 'tenant',
+        outcome: 'processed',
+      },
+    ]);
+  });
+
+  it('updates webhook.lastEventAt in the status', async () => {
+    await post('clinic-a', stripeEvent('customer.created', current.customer()));
+    const status = (await handlers.status({ headers: bearer(tokenA) })).json<{
+      webhook: Record<string, unknown>;
+    }>();
+    expect(status.webhook).toMatchObject({
+      lastEventAt: app.clock.now().toISOString(),
+      tenantEndpoint: { secretConfigured: true, lastEventAt: app.clock.now().toISOString() },
+      connectEndpoint: { lastEventAt: null },
+    });
+  });
+
+  it('accepts a base64-encoded body (as API Gateway sends non-text content types)', async () => {
+    const body = JSON.stringify(stripeEvent('customer.created', current.customer()));
+    const response = await handlers.tenantWebhook('clinic-a', {
+      headers: { 'stripe-signature': sign(body, SECRET_A) },
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+    });
+    expect(response.json()).toMatchObject({ outcome: 'processed' });
+  });
+
+  it('processes a 1 MB event and refuses a body over 2 MiB with 413', async () => {
+    const big = stripeEvent(
+      'customer.updated',
+      current.customer({ metadata: { note: 'x'.repeat(1_000_000) } }),
+    );
+    const ok = await post('clinic-a', big);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ outcome: 'processed' });
+    const huge = stripeEvent(
+      'customer.updated',
+      current.customer({ metadata: { note: 'x'.repeat(2_200_000) } }),
+    );
+    const refused = await post('clinic-a', huge);
+    expect(refused.statusCode).toBe(413);
+    expect(refused.json()).toMatchObject({ error: 'payload_too_large' });
+  });
+});
+
+describe('hostile and broken requests change nothing', () => {
+  const event = () => stripeEvent('customer.created', current.customer());
+
+  async function expectNothingChanged() {
+    expect(await read('customers')).toEqual([]);
+    expect(await ledger('tenant_a')).toEqual([]);
+  }
+
+  it.each([
+    ['a missing Stripe-Signature', { header: '' }, 400, 'missing_signature'],
+    ['a malformed header', { header: 'garbage' }, 400, 'invalid_signature'],
+    ['a signature made with another secret', { secret: SECRET_B }, 400, 'invalid_signature'],
+    [
+      'a header with only v0',
+      { header: `t=${Math.floor(Date.now() / 1000)},v0=${'a'.repeat(64)}` },
+      400,
+      'invalid_signature',
+    ],
+  ])('refuses %s', async (_, options, status, error) => {
+    const response = await post('clinic-a', event(), options);
+    expect(response.statusCode).toBe(status);
+    expect(response.json()).toMatchObject({ error });
+    await expectNothingChanged();
+  });
+
+  it('refuses a tampered body', async () => {
+    const body = JSON.stringify(event());
+    const header = sign(body, SECRET_A);
+    const tampered = body.replace(ids.customer, 'cus_Tampered');
+    const response = await post('clinic-a', {}, { raw: tampered, header });
+    expect(response.statusCode).toBe(400);
+    await expectNothingChanged();
+  });
+
+  it('refuses a timestamp outside 300 s', async () => {
+    const body = JSON.stringify(event());
+    const old = Math.floor(Date.now() / 1000) - 301;
+    const response = await post('clinic-a', {}, { raw: body, header: sign(body, SECRET_A, old) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'invalid_signature' });
+    await expectNothingChanged();
+  });
+
+  it('accepts a rotated secret: two v1 signatures, either may match', async () => {
+    const body = JSON.stringify(event());
+    const t = Math.floor(Date.now() / 1000);
+    const oldSig = sign(body, SECRET_B, t).split(',v1=')[1];
+    const newSig = sign(body, SECRET_A, t).split(',v1=')[1];
+    const response = await post('clinic-a', {}, { raw: body, header: `t=${t},v1=${oldSig},v1=${newSig}` });
+    expect(response.json()).toMatchObject({ outcome: 'processed' });
+  });
+
+  it.each([
+    ['JSON that is not an event', JSON.stringify({ hello: 'world' })],
+    ['not JSON at all', 'definitely not json'],
+    [
+      'an event without data.object',
+      JSON.stringify({ id: 'evt_1', object: 'event', type: 'x', created: T0, livemode: false }),
+    ],
+  ])('refuses a correctly signed body that is %s, on both endpoints', async (_, raw) => {
+    const tenant = await post('clinic-a', {}, { raw });
+    expect(tenant.statusCode).toBe(400);
+    expect(tenant.json()).toMatchObject({ error: 'not_a_stripe_event' });
+    const connect = await handlers.connectWebhook({
+      headers: { 'stripe-signature': sign(raw, CONNECT_WEBHOOK_SECRET) },
+      body: raw,
+    });
+    expect(connect.statusCode).toBe(400);
+    expect(connect.json()).toMatchObject({ error: 'not_a_stripe_event' });
+    await expectNothingChanged();
+  });
+
+  it('answers 404 for an unknown slug, a malformed one, and a tenant with no webhook secret', async () => {
+    expect((await post('no-such-clinic', event())).statusCode).toBe(404);
+    expect((await post('Bad Slug!', event())).statusCode).toBe(404);
+    const flowB = await connectWithoutSecret();
+    expect(flowB.statusCode).toBe(404);
+    expect(flowB.json()).toMatchObject({ error: 'unknown_endpoint' });
+    await expectNothingChanged();
+  });
+
+  async function connectWithoutSecret() {
+    const { beginConnect, callbackQuery } = await import('../support/handlers.ts');
+    const flow = await beginConnect(handlers, tokenB);
+    await handlers.callback({
+      query: callbackQuery({ code: app.stripe.issueCode(ACCOUNT_B), state: flow.state }),
+      cookies: [flow.cookie],
+    });
+    return post('clinic-b', event(), { secret: SECRET_B });
+  }
+
+  it('answers 5xx (so Stripe retries) when DynamoDB fails, and the retry applies the event once', async () => {
+    const apply = app.deps.records.apply.bind(app.deps.records);
+    let calls = 0;
+    app.deps.records.apply = async (...args) => {
+      const outcome = await apply(...args);
+      calls += 1;
+      // Fails after the record write, as a DynamoDB fault would surface.
+      if (calls === 1)
+        throw Object.assign(new Error('fault'), {
+          name: 'ProvisionedThroughputExceededException',
+          $metadata: {},
+        });
+      return outcome;
+    };
+    const delivery = stripeEvent('customer.created', current.customer(), { created: T0 });
+    const failed = await post('clinic-a', delivery);
+    expect(failed.statusCode).toBe(503);
+    expect(await ledger('tenant_a')).toEqual([]);
+
+    const retried = await post('clinic-a', delivery);
+    expect(retried.json()).toMatchObject({ outcome: 'processed' });
+    const again = await post('clinic-a', delivery);
+    expect(again.json()).toMatchObject({ outcome: 'duplicate' });
+    expect(calls).toBe(2);
+    expect(await read('customers')).toHaveLength(1);
+    expect(await ledger('tenant_a')).toEqual([
+      expect.objectContaining({ status: 'COMPLETED', outcome: 'processed' }),
+    ]);
+  });
+});
+
+describe('exactly once', () => {
+  it('10 concurrent deliveries of one event have one effect', async () => {
+    let applied = 0;
+    const apply = app.deps.records.apply.bind(app.deps.records);
+    app.deps.records.apply = async (...args) => {
+      applied += 1;
+      return apply(...args);
+    };
+    const delivery = stripeEvent('customer.created', current.customer());
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post('clinic-a', delivery)));
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    expect(responses.filter((r) => r.json().outcome === 'processed')).toHaveLength(1);
+    expect(applied).toBe(1);
+    expect(await ledger('tenant_a')).toHaveLength(1);
+  });
+
+  it('the same event through the tenant and the Connect endpoint counts once', async () => {
+    const delivery = stripeEvent('customer.created', current.customer(), { account: ACCOUNT_A });
+    expect((await post('clinic-a', delivery)).json()).toMatchObject({ outcome: 'processed' });
+    expect((await postConnect(delivery)).json()).toMatchObject({ outcome: 'duplicate' });
+    expect(await ledger('tenant_a')).toHaveLength(1);
+  });
+});
+
+describe('POST /api/webhooks/stripe-connect', () => {
+  it('routes by event.account to the connected tenant', async () => {
+    const response = await postConnect(
+      stripeEvent('customer.created', current.customer(), { account: ACCOUNT_A }),
+    );
+    expect(response.json()).toEqual({ received: true, outcome: 'processed' });
+    expect(await read('customers')).toHaveLength(1);
+    const status = (await handlers.status({ headers: bearer(tokenA) })).json<{
+      webhook: Record<string, unknown>;
+    }>();
+    expect(status.webhook).toMatchObject({ connectEndpoint: { lastEventAt: app.clock.now().toISOString() } });
+  });
+
+  it('records events of unknown accounts and of the other livemode as ignored, with 200', async () => {
+    const unknown = await postConnect(
+      stripeEvent('customer.created', current.customer(), { account: 'acct_1Nobody' }),
+    );
+    expect(unknown.json()).toEqual({ received: true, outcome: 'ignored', reason: 'unknown_account' });
+    const live = await postConnect(
+      stripeEvent('customer.created', current.customer(), { account: ACCOUNT_A, livemode: true }),
+    );
+    expect(live.json()).toEqual({ received: true, outcome: 'ignored', reason: 'livemode_mismatch' });
+    expect(await read('customers')).toEqual([]);
+    expect(await ledger('tenant_a')).toEqual([
+      expect.objectContaining({ outcome: 'ignored:livemode_mismatch' }),
+    ]);
+    expect(await ledger('account:acct_1Nobody')).toEqual([
+      expect.objectContaining({ outcome: 'ignored:unknown_account' }),
+    ]);
+  });
+
+  it('refuses a signature made with a tenant secret', async () => {
+    const response = await postConnect(
+      stripeEvent('customer.created', current.customer(), { account: ACCOUNT_A }),
+      SECRET_A,
+    );
+    expect(response.statusCode).toBe(400);
+  });
+
+  it('account.application.deauthorized disconnects the tenant without calling Stripe', async () => {
+    const response = await postConnect(
+      stripeEvent(
+        'account.application.deauthorized',
+        { id: ids.application, object: 'application', name: 'Compass' },
+        { account: ACCOUNT_A },
+      ),
+    );
+    expect(response.json()).toMatchObject({ outcome: 'processed' });
+    expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
+    expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
+    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(0);
+    expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({ connected: false });
+  });
+});
+
+describe('GET /api/stripe/{collection}', () => {
+  beforeEach(async () => {
+    for (let i = 0; i < 7; i++) {
+      await post(
+        'clinic-a',
+        stripeEvent('customer.created', current.customer({ id: `cus_${i}`, created: T0 + i })),
+      );
+    }
+  });
+
+  it('pages newest first with an opaque cursor', async () => {
+    const first = (await handlers.records('customers', { headers: bearer(tokenA), query: 'limit=3' })).json<{
+      data: { id: string }[];
+      nextCursor: string;
+    }>();
+    expect(first.data.map((c) => c.id)).toEqual(['cus_6', 'cus_5', 'cus_4']);
+    const all = await readAll(handlers, tokenA, 'customers', 3);
+    expect(all.map((c) => c.id)).toEqual(['cus_6', 'cus_5', 'cus_4', 'cus_3', 'cus_2', 'cus_1', 'cus_0']);
+  });
+
+  it.each(['0', '101', '-1', 'ten', '1.5', ''])('refuses limit=%s with 400', async (limit) => {
+    const response = await handlers.records('customers', {
+      headers: bearer(tokenA),
+      query: `limit=${limit}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'invalid_limit' });
+  });
+
+  it('refuses a malformed cursor and a cursor of another tenant or collection', async () => {
+    const page = (await handlers.records('customers', { headers: bearer(tokenA), query: 'limit=2' })).json<{
+      nextCursor: string;
+    }>();
+    for (const [token, collection, cursor] of [
+      [tokenA, 'customers', 'not-a-cursor!'],
+      [tokenA, 'customers', Buffer.from('{"v":1}').toString('base64url')],
+      [tokenB, 'customers', page.nextCursor],
+      [tokenA, 'orders', page.nextCursor],
+    ] as const) {
+      const response = await handlers.records(collection, {
+        headers: bearer(token),
+        query: `cursor=${cursor}`,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error: 'invalid_cursor' });
+    }
+  });
+
+  it('shows a tenant only its own records, needs a session, and 404s unknown collections', async () => {
+    expect(await read('customers', tokenB)).toEqual([]);
+    expect((await handlers.records('customers')).statusCode).toBe(401);
+    expect((await handlers.records('patients', { headers: bearer(tokenA) })).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,43 @@
+import Stripe from 'stripe';
+import type { Handlers } from './handlers.ts';
+import { bearer, beginConnect, callbackQuery } from './handlers.ts';
+import type { TestApp } from './harness.ts';
+
+/** Signs a payload the way Stripe does (`t=…,v1=…`), with the SDK's own test helper. */
+export function sign(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+}
+
+/** Connects a tenant through the real OAuth handlers and configures its webhook secret. */
+export async function connectWithSecret(
+  app: TestApp,
+  handlers: Handlers,
+  token: string,
+  accountId: string,
+  secret: string,
+): Promise<void> {
+  const flow = await beginConnect(handlers, token);
+  const callback = await handlers.callback({
+    query: callbackQuery({ code: app.stripe.issueCode(accountId), state: flow.state }),
+    cookies: [flow.cookie],
+  });
+  if (!callback.headers.location?.endsWith('connected=stripe'))
+    throw new Error(`connect failed: ${callback.headers.location}`);
+  const put = await handlers.webhookSecret({ headers: bearer(token), body: JSON.stringify({ secret }) });
+  if (put.statusCode !== 204) throw new Error(`webhook secret refused: ${put.body}`);
+}
+
+/** Every page of a read-API collection, following `nextCursor`. */
+export async function readAll(handlers: Handlers, token: string, collection: string, limit = 100) {
+  const all: Record<string, unknown>[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const response = await handlers.records(collection, { headers: bearer(token), query });
+    if (response.statusCode !== 200) throw new Error(`read failed: ${response.statusCode} ${response.body}`);
+    const page = response.json<{ data: Record<string, unknown>[]; nextCursor: string | null }>();
+    all.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
