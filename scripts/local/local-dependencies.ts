@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
 import { createDocumentClient, createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-powertools.ts';
@@ -12,6 +13,7 @@ import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
 import type { Clock } from '#shared/ports/clock.ts';
+import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
@@ -30,6 +32,10 @@ export interface LocalDependencyOptions {
   readonly log: Log;
   /** The Connect endpoint's signing secret (STRIPE_CONNECT_WEBHOOK_SECRET), if configured. */
   readonly connectWebhookSecret?: string | undefined;
+  /** Replaces the file-backed secret store (the benchmark counts reads through a wrapper). */
+  readonly credentials?: CredentialStore;
+  /** Sees the DynamoDB client before use (the benchmark counts requests with a middleware). */
+  readonly instrumentDynamoDb?: (client: DynamoDBClient) => void;
 }
 
 /**
@@ -38,6 +44,7 @@ export interface LocalDependencyOptions {
  */
 export function createLocalDependencies(options: LocalDependencyOptions): AppDependencies {
   const dynamo = createDynamoDbClient({ endpoint: options.dynamoEndpoint });
+  options.instrumentDynamoDb?.(dynamo);
   const db = createDocumentClient({}, dynamo);
   const stripe = createStripeClient({
     secretKey: options.stripeSecretKey,
@@ -45,7 +52,7 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
   });
   const integrations = new DynamoDbIntegrationRepository(db, options.tableName);
   const backfillStatus = new DynamoDbBackfillStatusStore(db, options.tableName);
-  const credentials = new FileCredentialStore(options.secretsDir);
+  const credentials = options.credentials ?? new FileCredentialStore(options.secretsDir);
   const oauth = new StripeSdkOAuth(stripe, options.stripe.clientId);
   const records = new DynamoDbRecordStore(db, options.tableName);
   return {

@@ -75,6 +75,11 @@ export type RecordChange =
       readonly invoiceId: string | null;
       readonly paymentIntentId: string | null;
       readonly amountRefunded: number;
+      /**
+       * True when the payload carried the `invoice` key (older API versions), so a null
+       * `invoiceId` is a fact (a one-time payment) and the store need not look the link up.
+       */
+      readonly invoiceKnown: boolean;
     }
   | { readonly kind: 'deauthorized' };
 

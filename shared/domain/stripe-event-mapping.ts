@@ -149,8 +149,9 @@ export function parseStripeEvent(value: unknown): StripeEventEnvelope | undefine
  *
  * - `customer.created|updated|deleted` → `customer` (`deleted: true` for `customer.deleted`).
  * - `customer.subscription.created|updated|deleted` → `subscription`, with its MRR.
- * - `invoice.paid|payment_failed|voided` → `order` of kind `invoice` (drafts ignored), plus a
- *   `payment_link` when an older payload names the invoice's `payment_intent`.
+ * - `invoice.paid|payment_failed|voided` → `order` of kind `invoice` (drafts ignored). An older
+ *   payload's `payment_intent` is not turned into a link: older payment intents and charges name
+ *   their invoice themselves, and one write per invoice event keeps the webhook at 3 requests.
  * - `invoice_payment.paid` (basil and later) → `payment_link`.
  * - `payment_intent.succeeded` → `payment_link` when an older payload names its invoice; an
  *   `order` of kind `one_time` when it says `invoice: null`; a `one_time_candidate` when the
@@ -364,12 +365,7 @@ function invoiceChanges(event: StripeEventEnvelope, fallbackStatus: string): Eve
   if (record.status === 'draft') {
     return ignored('draft_invoice');
   }
-  const result: RecordChange[] = [{ kind: 'order', record }];
-  const paymentIntentId = readReference(invoice.payment_intent);
-  if (paymentIntentId !== null) {
-    result.push({ kind: 'payment_link', paymentIntentId, invoiceId: record.id });
-  }
-  return changes(...result);
+  return changes({ kind: 'order', record });
 }
 
 function invoicePaymentChange(event: StripeEventEnvelope): EventMapping {
@@ -433,7 +429,8 @@ function refundChange(event: StripeEventEnvelope): EventMapping {
   if (invoiceId === null && paymentIntentId === null) {
     return ignored('refund_without_payment');
   }
-  return changes({ kind: 'refund', invoiceId, paymentIntentId, amountRefunded });
+  const invoiceKnown = Object.hasOwn(charge, 'invoice');
+  return changes({ kind: 'refund', invoiceId, paymentIntentId, amountRefunded, invoiceKnown });
 }
 
 // ---------------------------------------------------------------------------------------------

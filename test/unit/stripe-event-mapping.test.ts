@@ -699,17 +699,14 @@ describe('mapStripeEvent', () => {
   });
 
   describe('invoices', () => {
-    it('maps a legacy invoice.paid to the order and the link to its payment intent', () => {
+    it('maps a legacy invoice.paid to the order alone (its payment intent names the invoice itself)', () => {
       // Act
       const mapping = map(legacy, 'invoice.paid', legacy.invoice());
 
       // Assert
       expect(mapping).toEqual({
         outcome: 'changes',
-        changes: [
-          { kind: 'order', record: invoiceOrder },
-          { kind: 'payment_link', paymentIntentId: ids.paymentIntent, invoiceId: ids.invoice },
-        ],
+        changes: [{ kind: 'order', record: invoiceOrder }],
       });
     });
 
@@ -757,7 +754,6 @@ describe('mapStripeEvent', () => {
         outcome: 'changes',
         changes: [
           { kind: 'order', record: { ...invoiceOrder, status: 'open', amountPaid: 0, paidAt: null } },
-          { kind: 'payment_link', paymentIntentId: ids.paymentIntent, invoiceId: ids.invoice },
         ],
       });
     });
@@ -851,10 +847,7 @@ describe('mapStripeEvent', () => {
       // Assert
       expect(mapping).toEqual({
         outcome: 'changes',
-        changes: [
-          { kind: 'order', record: invoiceOrder },
-          { kind: 'payment_link', paymentIntentId: ids.paymentIntent, invoiceId: ids.invoice },
-        ],
+        changes: [{ kind: 'order', record: invoiceOrder }],
       });
     });
 
@@ -1025,6 +1018,7 @@ describe('mapStripeEvent', () => {
             invoiceId: ids.invoice,
             paymentIntentId: ids.paymentIntent,
             amountRefunded: 4_900,
+            invoiceKnown: true,
           },
         ],
       });
@@ -1042,7 +1036,13 @@ describe('mapStripeEvent', () => {
       expect(mapping).toEqual({
         outcome: 'changes',
         changes: [
-          { kind: 'refund', invoiceId: null, paymentIntentId: ids.paymentIntent, amountRefunded: 1_000 },
+          {
+            kind: 'refund',
+            invoiceId: null,
+            paymentIntentId: ids.paymentIntent,
+            amountRefunded: 1_000,
+            invoiceKnown: false,
+          },
         ],
       });
     });
@@ -1063,9 +1063,15 @@ describe('mapStripeEvent', () => {
             invoiceId: ids.invoice,
             paymentIntentId: ids.paymentIntent,
             amountRefunded: 4_900,
+            invoiceKnown: true,
           },
         ],
       });
+    });
+
+    it('marks a legacy one-time charge (invoice: null) as known, so no link lookup is needed', () => {
+      const mapping = map(legacy, 'charge.refunded', legacy.charge({ invoice: null }));
+      expect(mapping).toMatchObject({ changes: [{ kind: 'refund', invoiceId: null, invoiceKnown: true }] });
     });
 
     it.each(shapes)(
@@ -1277,12 +1283,6 @@ describe('mapStripeEvent', () => {
         'invoice parent not an object',
         'invoice.paid',
         current.invoice({ parent: 'sub_1' }),
-        'malformed_invoice',
-      ],
-      [
-        'invoice payment_intent as a number',
-        'invoice.paid',
-        legacy.invoice({ payment_intent: 5 }),
         'malformed_invoice',
       ],
       ['data.object a charge for an invoice event', 'invoice.paid', current.charge(), 'malformed_invoice'],

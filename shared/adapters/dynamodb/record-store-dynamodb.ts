@@ -212,6 +212,7 @@ export class DynamoDbRecordStore implements RecordStore {
     version: RecordVersion,
   ): Promise<ApplyOutcome> {
     let orderId = change.invoiceId;
+    if (!orderId && change.invoiceKnown) orderId = change.paymentIntentId;
     if (!orderId && change.paymentIntentId) {
       const { Item } = await this.db.send(
         new GetCommand({
