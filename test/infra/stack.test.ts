@@ -504,6 +504,14 @@ describe('least privilege', () => {
     ]);
   });
 
+  it("lets only functions that need 'connect-webhook-secret' read the Connect endpoint's signing secret", () => {
+    const connectSecret = (resource: string) => resource.includes('<ConnectWebhookSecretName>');
+    expect(functionsAllowed((a) => a.startsWith('secretsmanager:'), connectSecret)).toEqual(
+      functionsNeeding('connect-webhook-secret'),
+    );
+    expect(functionsNeeding('connect-webhook-secret')).toEqual(['WebhookConnect']);
+  });
+
   it("lets only functions that need 'credentials:write' create tenant secrets, 'credentials:update' change them, and only 'credentials:delete' delete them", () => {
     const tenantSecrets = (resource: string) => resource.includes(':secret:compass-stripe-connect/stripe/*');
     expect(

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+import { current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { sign } from '../support/webhook-helpers.ts';
 
 /**
  * Drives `npm run dev`'s stack over real HTTP, the way a browser and Stripe meet it, with every
@@ -117,6 +119,20 @@ describe('npm run dev stack', () => {
     expect(put.status).toBe(204);
     expect(await (await browser.get(`${stack.url}/api/connect/stripe/status`)).json()).toMatchObject({
       webhookSecretConfigured: true,
+    });
+
+    // Stripe posts a signed event to the tenant's endpoint; the dashboards read it right after.
+    const event = JSON.stringify(stripeEvent('customer.created', current.customer({ id: 'cus_LocalStack' })));
+    const posted = await fetch(`${stack.url}/api/webhooks/stripe/clinic-one`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': sign(event, secret) },
+      body: event,
+    });
+    expect(await posted.json()).toEqual({ received: true, outcome: 'processed' });
+    const customers = await (await browser.get(`${stack.url}/api/stripe/customers`)).json();
+    expect(customers).toEqual({
+      data: [{ id: 'cus_LocalStack', created: expect.any(String), deleted: false }],
+      nextCursor: null,
     });
 
     const deleted = await browser.get(`${stack.url}/api/connect/stripe`, { method: 'DELETE' });
