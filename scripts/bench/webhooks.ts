@@ -18,11 +18,11 @@ import { FileCredentialStore } from '#shared/adapters/local/file-credential-stor
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { loadConfig } from '#shared/config/config.ts';
-import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import { systemClock } from '#shared/ports/clock.ts';
+import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
-import { eventStream, seededRandom } from '../../test/support/event-stream.ts';
 import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
+import { eventStream, seededRandom } from '../../test/support/event-stream.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
 import { toApiGatewayEventFrom } from './synthetic-event.ts';
 
@@ -85,7 +85,12 @@ async function main() {
   });
 
   // A connected tenant with its webhook secret, as after the OAuth flow.
-  const token = { access_token: 'sk_test_bench', scope: 'read_write', livemode: false, stripe_user_id: 'acct_1Bench' };
+  const token = {
+    access_token: 'sk_test_bench',
+    scope: 'read_write',
+    livemode: false,
+    stripe_user_id: 'acct_1Bench',
+  };
   await deps.credentials.saveToken('bench_tenant', token);
   await deps.credentials.setWebhookSecret('bench_tenant', SECRET);
   await deps.integrations.claimAccount('acct_1Bench', 'bench_tenant', new Date());
@@ -122,7 +127,8 @@ async function main() {
     const t0 = performance.now();
     const response = await handler(toApiGatewayEventFrom('bench-clinic', body, header), context);
     latencies.push(performance.now() - t0);
-    if (response.statusCode !== 200) throw new Error(`event ${index} answered ${response.statusCode}: ${response.body}`);
+    if (response.statusCode !== 200)
+      throw new Error(`event ${index} answered ${response.statusCode}: ${response.body}`);
     const cost = dynamoRequests - before;
     (seen.has(id) ? perDuplicate : perNew).push(cost);
     if (!seen.has(id)) {
@@ -146,7 +152,10 @@ async function main() {
     dynamoDbRequestsPerNewEvent: { mean: round(mean(perNew)), max: Math.max(...perNew) },
     dynamoDbRequestsPerDuplicate: { mean: round(mean(perDuplicate)), max: Math.max(...perDuplicate) },
     dynamoDbRequestsPerNewEventByType: Object.fromEntries(
-      [...byType].map(([type, costs]) => [type, { events: costs.length, mean: round(mean(costs)), max: Math.max(...costs) }]),
+      [...byType].map(([type, costs]) => [
+        type,
+        { events: costs.length, mean: round(mean(costs)), max: Math.max(...costs) },
+      ]),
     ),
     secretsManagerReads: { total: secretReads, afterFirstEvent: secretReadsAfterFirst },
     stripeApiCalls: stripe.requests.length - stripeCallsBefore,
