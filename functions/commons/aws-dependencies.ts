@@ -85,6 +85,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
         ledger: new PowertoolsEventLedger(dynamo(), storage().tableName),
         verifier: new StripeSignatureVerifier(),
         connectWebhookSecret: connectWebhookSecret(),
+        platformClientId: stripe().clientId,
         clock: systemClock,
         log: logger,
       }),

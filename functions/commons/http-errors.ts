@@ -23,10 +23,20 @@ export class HttpError extends Error {
 }
 
 /** AWS SDK service errors carry `$metadata`; those and network faults are worth a retry. */
-function isTransient(error: unknown): boolean {
-  const e = error as { $metadata?: unknown; $retryable?: unknown; code?: unknown; name?: unknown } | null;
+function isTransient(error: unknown, depth = 0): boolean {
+  const e = error as {
+    $metadata?: unknown;
+    $retryable?: unknown;
+    code?: unknown;
+    name?: unknown;
+    cause?: unknown;
+  } | null;
   if (!e) return false;
+  // A request AWS refused as malformed is our bug, not a fault a retry would fix.
+  if (e.name === 'ValidationException') return false;
   if (e.$metadata !== undefined || e.$retryable !== undefined) return true;
+  // Powertools Parameters wraps the SDK error it got (dropping `$metadata` from the outer one).
+  if (e.cause !== undefined && depth < 3) return isTransient(e.cause, depth + 1);
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(String(e.code));
 }
 

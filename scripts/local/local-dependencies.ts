@@ -74,6 +74,7 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
       ledger: new PowertoolsEventLedger(dynamo, options.tableName),
       verifier: new StripeSignatureVerifier(),
       connectWebhookSecret: async () => options.connectWebhookSecret,
+      platformClientId: options.stripe.clientId,
       clock: options.clock,
       log: options.log,
     }),

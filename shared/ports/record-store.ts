@@ -6,6 +6,12 @@ import type { CustomerRecord, OrderRecord, RecordChange, SubscriptionRecord } fr
  */
 export interface RecordVersion {
   readonly created: number;
+  /**
+   * Orders events of the same second by what they mean, since Stripe's event ids carry no time:
+   * a backfill snapshot 0, a `*.created` 1, other changes 2, a deletion 3 (a deletion wins its
+   * second, and a snapshot loses it to any event).
+   */
+  readonly rank: 0 | 1 | 2 | 3;
   readonly eventId: string;
 }
 
@@ -25,13 +31,31 @@ export interface RecordPage<T> {
   readonly nextCursor: string | null;
 }
 
+/**
+ * Who writes: `webhook`, or a backfill run. A record keeps the origin that first created it, and
+ * the last backfill run that wrote it, so a run's counters can be read back from the records
+ * themselves (exact even when the run was cut off and resumed).
+ */
+export type RecordOrigin =
+  | { readonly kind: 'webhook' }
+  | { readonly kind: 'backfill'; readonly runId: string };
+
+export interface RunCounts {
+  readonly customersUpserted: number;
+  readonly subscriptionsCreated: number;
+  readonly ordersCreated: number;
+}
+
 export interface RecordStore {
   /** Applies one change under the ordering guard. Idempotent: the same change twice is one effect. */
   apply(
     tenantId: string,
     change: Exclude<RecordChange, { kind: 'deauthorized' }>,
     version: RecordVersion,
+    origin?: RecordOrigin,
   ): Promise<ApplyOutcome>;
+  /** Customers a backfill run wrote, subscriptions and orders it created. */
+  countRun(tenantId: string, runId: string): Promise<RunCounts>;
   /** Newest first. Throws `ValidationError('invalid_cursor')` for a malformed or foreign cursor. */
   list<C extends RecordCollection>(
     tenantId: string,

@@ -28,6 +28,8 @@ export interface WebhookDeps {
   readonly records: RecordStore;
   readonly ledger: EventLedger;
   readonly verifier: SignatureVerifier;
+  /** The platform's Connect client id: a deauthorization of another application is not ours. */
+  readonly platformClientId: string;
   /** The Connect endpoint's signing secret; undefined when the platform has not configured it. */
   readonly connectWebhookSecret: () => Promise<string | undefined>;
   readonly clock: Clock;
@@ -76,12 +78,25 @@ export class StripeWebhookReceiver {
     const integration = await this.integrationBySlug(slug);
     if (integration?.status !== 'connected')
       throw new UnknownEndpointError('No webhook endpoint at this address');
+    // Answered from the cached row: a slug without a secret never costs a Secrets Manager read.
+    if (!integration.webhookSecretConfigured) {
+      throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
+    }
     await this.verifyWithTenantSecret(integration.tenantId, request.rawBody, header);
     const event = parseEvent(request.rawBody);
+    const { tenantId } = integration;
     if (event.livemode !== integration.livemode) {
-      return this.ignore(integration.tenantId, event, 'tenant', 'livemode_mismatch', request.invocation);
+      return this.ignore(tenantId, event, 'tenant', 'livemode_mismatch', request.invocation);
     }
-    return this.process(integration.tenantId, event, 'tenant', request.invocation);
+    // A tenant that is itself a platform may forward its connected accounts' events: not its data.
+    if (event.account && event.account !== integration.stripeAccountId) {
+      return this.ignore(tenantId, event, 'tenant', 'foreign_account', request.invocation);
+    }
+    // Only the platform's Connect endpoint speaks for the platform's own authorization.
+    if (event.type === 'account.application.deauthorized') {
+      return this.ignore(tenantId, event, 'tenant', 'deauthorization_on_tenant_endpoint', request.invocation);
+    }
+    return this.process(tenantId, event, 'tenant', request.invocation);
   }
 
   /** `POST /api/webhooks/stripe-connect`: the platform's endpoint, routed by `event.account`. */
@@ -96,10 +111,20 @@ export class StripeWebhookReceiver {
     if (integration?.status !== 'connected') {
       return this.ignore(`account:${event.account}`, event, 'connect', 'unknown_account', request.invocation);
     }
+    const { tenantId } = integration;
     if (event.livemode !== integration.livemode) {
-      return this.ignore(integration.tenantId, event, 'connect', 'livemode_mismatch', request.invocation);
+      return this.ignore(tenantId, event, 'connect', 'livemode_mismatch', request.invocation);
     }
-    return this.process(integration.tenantId, event, 'connect', request.invocation);
+    if (event.type === 'account.application.deauthorized') {
+      if (event.object.id !== this.deps.platformClientId) {
+        return this.ignore(tenantId, event, 'connect', 'other_application', request.invocation);
+      }
+      // Stripe retries for days: a deauthorization older than the current connection is history.
+      if (event.created * 1000 < Date.parse(integration.connectedAt)) {
+        return this.ignore(tenantId, event, 'connect', 'stale_deauthorization', request.invocation);
+      }
+    }
+    return this.process(tenantId, event, 'connect', request.invocation);
   }
 
   private async process(
@@ -108,12 +133,8 @@ export class StripeWebhookReceiver {
     endpoint: Endpoint,
     invocation: InvocationClock | undefined,
   ): Promise<WebhookReceipt> {
-    const result = await this.deps.ledger.once(
-      tenantId,
-      event.id,
-      () => this.apply(tenantId, event, endpoint),
-      invocation,
-    );
+    const apply = () => this.apply(tenantId, event, endpoint);
+    const result = await this.deps.ledger.once(tenantId, event.id, apply, invocation);
     await this.recordActivity(tenantId, endpoint);
     if (result.duplicate) return { outcome: 'duplicate', inProgress: result.inProgress };
     const ignored = result.entry.outcome.startsWith('ignored:');
@@ -130,7 +151,7 @@ export class StripeWebhookReceiver {
   ): Promise<LedgerEntry> {
     const mapping = mapStripeEvent(event);
     if (mapping.outcome === 'ignored') return this.entry(event, endpoint, `ignored:${mapping.reason}`);
-    const version = { created: event.created, eventId: event.id };
+    const version = { created: event.created, rank: eventRank(event.type), eventId: event.id };
     for (const change of mapping.changes) {
       if (change.kind === 'deauthorized') {
         await this.deauthorized(tenantId);
@@ -218,6 +239,13 @@ export class StripeWebhookReceiver {
       this.deps.log.warn('webhook_activity_not_recorded', { tenantId, errorName: (error as Error)?.name });
     }
   }
+}
+
+/** Within one second a creation comes first and a deletion last (see `RecordVersion.rank`). */
+function eventRank(type: string): 1 | 2 | 3 {
+  if (type.endsWith('.created')) return 1;
+  if (type.endsWith('.deleted') || type === 'invoice.voided') return 3;
+  return 2;
 }
 
 function requireSignatureHeader(header: string | undefined): string {

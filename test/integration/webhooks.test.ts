@@ -256,6 +256,70 @@ describe('POST /api/webhooks/stripe/{slug}: events become records', () => {
     expect(oneTime).toMatchObject({ amountRefunded: 700 });
   });
 
+  it('a refund that arrives before the invoice link still lands on the invoice (current shape)', async () => {
+    await post('clinic-a', stripeEvent('invoice.paid', current.invoice(), { created: T0 }));
+    await post(
+      'clinic-a',
+      stripeEvent('charge.refunded', current.charge({ amount_refunded: 1500 }), { created: T0 + 2 }),
+    );
+    await post(
+      'clinic-a',
+      stripeEvent('invoice_payment.paid', current.invoicePayment(), { created: T0 + 3 }),
+    );
+    expect(await read('orders')).toEqual([
+      expect.objectContaining({ id: ids.invoice, amountRefunded: 1500 }),
+    ]);
+  });
+
+  it('within one second, a deletion wins over an update and an update over a creation, whatever the ids', async () => {
+    const second = T0 + 100;
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.updated', current.subscription(), {
+        created: second,
+        id: 'evt_1AAA',
+      }),
+    );
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.created', current.subscription({ status: 'incomplete' }), {
+        created: second,
+        id: 'evt_1ZZZ',
+      }),
+    );
+    expect(await read('subscriptions')).toEqual([expect.objectContaining({ status: 'active', mrr: 4900 })]);
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.deleted', current.subscription({ status: 'canceled' }), {
+        created: second,
+        id: 'evt_0000',
+      }),
+    );
+    await post(
+      'clinic-a',
+      stripeEvent('customer.subscription.updated', current.subscription(), {
+        created: second,
+        id: 'evt_1ZZZZ',
+      }),
+    );
+    expect(await read('subscriptions')).toEqual([expect.objectContaining({ status: 'canceled', mrr: 0 })]);
+  });
+
+  it('ignores events of another account forwarded to the tenant endpoint, and deauthorizations there', async () => {
+    const foreign = await post(
+      'clinic-a',
+      stripeEvent('customer.created', current.customer({ id: 'cus_Foreign' }), { account: 'acct_1Other' }),
+    );
+    expect(foreign.json()).toEqual({ received: true, outcome: 'ignored', reason: 'foreign_account' });
+    const deauth = await post(
+      'clinic-a',
+      stripeEvent('account.application.deauthorized', { id: app.stripe.clientId, object: 'application' }),
+    );
+    expect(deauth.json()).toMatchObject({ outcome: 'ignored', reason: 'deauthorization_on_tenant_endpoint' });
+    expect(await read('customers')).toEqual([]);
+    expect((await app.deps.integrations.getByTenant('tenant_a'))?.status).toBe('connected');
+  });
+
   it('answers 200 and records unknown event types as ignored', async () => {
     const response = await post(
       'clinic-a',
@@ -513,12 +577,36 @@ describe('POST /api/webhooks/stripe-connect', () => {
     expect(response.statusCode).toBe(400);
   });
 
+  it('ignores a deauthorization older than the current connection, and one of another application', async () => {
+    const before =
+      Math.floor(
+        Date.parse((await app.deps.integrations.getByTenant('tenant_a'))?.connectedAt ?? '') / 1000,
+      ) - 86_400;
+    const stale = await postConnect(
+      stripeEvent(
+        'account.application.deauthorized',
+        { id: app.stripe.clientId, object: 'application' },
+        { account: ACCOUNT_A, created: before },
+      ),
+    );
+    expect(stale.json()).toMatchObject({ outcome: 'ignored', reason: 'stale_deauthorization' });
+    const other = await postConnect(
+      stripeEvent(
+        'account.application.deauthorized',
+        { id: 'ca_SomeoneElse', object: 'application' },
+        { account: ACCOUNT_A },
+      ),
+    );
+    expect(other.json()).toMatchObject({ outcome: 'ignored', reason: 'other_application' });
+    expect((await app.deps.integrations.getByTenant('tenant_a'))?.status).toBe('connected');
+  });
+
   it('account.application.deauthorized disconnects the tenant without calling Stripe', async () => {
     const response = await postConnect(
       stripeEvent(
         'account.application.deauthorized',
-        { id: ids.application, object: 'application', name: 'Compass' },
-        { account: ACCOUNT_A },
+        { id: app.stripe.clientId, object: 'application', name: 'Compass' },
+        { account: ACCOUNT_A, created: Math.floor(app.clock.now().getTime() / 1000) + 60 },
       ),
     );
     expect(response.json()).toMatchObject({ outcome: 'processed' });
@@ -548,6 +636,31 @@ describe('GET /api/stripe/{collection}', () => {
     expect(first.data.map((c) => c.id)).toEqual(['cus_6', 'cus_5', 'cus_4']);
     const all = await readAll(handlers, tokenA, 'customers', 3);
     expect(all.map((c) => c.id)).toEqual(['cus_6', 'cus_5', 'cus_4', 'cus_3', 'cus_2', 'cus_1', 'cus_0']);
+  });
+
+  it('ends with nextCursor null on the last page, even when it is exactly full', async () => {
+    const first = (await handlers.records('customers', { headers: bearer(tokenA), query: 'limit=7' })).json<{
+      data: unknown[];
+      nextCursor: string | null;
+    }>();
+    expect(first.data).toHaveLength(7);
+    expect(first.nextCursor).toBeNull();
+  });
+
+  it('refuses a forged cursor whose keys do not belong together', async () => {
+    const forged = Buffer.from(
+      JSON.stringify({
+        v: 1,
+        c: 'customers',
+        k: { pk: 'REC#tenant_a#customers', sk: '', gsi1pk: 'LIST#tenant_a#customers', gsi1sk: 'x' },
+      }),
+    ).toString('base64url');
+    const response = await handlers.records('customers', {
+      headers: bearer(tokenA),
+      query: `cursor=${forged}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'invalid_cursor' });
   });
 
   it.each(['0', '101', '-1', 'ten', '1.5', ''])('refuses limit=%s with 400', async (limit) => {

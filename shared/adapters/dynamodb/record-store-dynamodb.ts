@@ -4,10 +4,12 @@ import { ValidationError } from '../../errors/validation-error.ts';
 import type {
   ApplyOutcome,
   RecordCollection,
+  RecordOrigin,
   RecordPage,
   RecordStore,
   RecordTypes,
   RecordVersion,
+  RunCounts,
 } from '../../ports/record-store.ts';
 import { isConditionFailure } from './condition-failure.ts';
 import { tableKeySchema } from './table-definition.ts';
@@ -20,11 +22,19 @@ const listPartition = (tenantId: string, collection: RecordCollection) => `LIST#
 /** ISO-8601 strings of one format sort like the instants they name; unknown dates sort oldest. */
 const listSortKey = (created: string | null, id: string) => `${created ?? '0000-00-00T00:00:00.000Z'}#${id}`;
 
+const WEBHOOK: RecordOrigin = { kind: 'webhook' };
+
+/** One comparable number: the second, then the rank within it (see `RecordVersion.rank`). */
+function versionNumber(version: RecordVersion): number {
+  return version.created * 4 + version.rank;
+}
+
 /** Data at least as new wins; the same event applied twice is allowed (and changes nothing). */
 const NEWER_OR_SAME =
   'attribute_not_exists(eventCreated) OR eventCreated < :created OR (eventCreated = :created AND eventId <= :eventId)';
+/** A charge's refunded total only grows, so within one second the larger total is the later one. */
 const REFUND_NEWER_OR_SAME =
-  'attribute_not_exists(refundCreated) OR refundCreated < :created OR (refundCreated = :created AND refundEventId <= :eventId)';
+  'attribute_not_exists(refundCreated) OR refundCreated < :created OR (refundCreated = :created AND amountRefunded <= :amount)';
 
 const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
   customers: ['id', 'created', 'deleted'],
@@ -57,10 +67,12 @@ const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
   ],
 };
 
+type Refund = Extract<RecordChange, { kind: 'refund' }>;
+
 /**
  * Dashboard records, one item per Stripe object (`REC#{tenant}#{collection}` / id), listed newest
  * first through the sparse `gsi1` (`LIST#{tenant}#{collection}` / `{created}#{id}`). Writes are
- * single conditional UpdateItems: the guard compares the event that wrote the item, and refund
+ * single conditional UpdateItems: the guard compares the version that wrote the item, and refund
  * totals carry a guard of their own so order events and refunds never overwrite each other.
  */
 export class DynamoDbRecordStore implements RecordStore {
@@ -73,46 +85,18 @@ export class DynamoDbRecordStore implements RecordStore {
     tenantId: string,
     change: Exclude<RecordChange, { kind: 'deauthorized' }>,
     version: RecordVersion,
+    origin: RecordOrigin = WEBHOOK,
   ): Promise<ApplyOutcome> {
     switch (change.kind) {
       case 'customer':
-        return this.upsert(
-          tenantId,
-          'customers',
-          change.record.id,
-          change.record,
-          change.record.created,
-          version,
-        );
+        return this.upsert(tenantId, 'customers', change.record, version, origin);
       case 'subscription':
-        return this.upsert(
-          tenantId,
-          'subscriptions',
-          change.record.id,
-          change.record,
-          change.record.created,
-          version,
-        );
+        return this.upsert(tenantId, 'subscriptions', change.record, version, origin);
       case 'order':
-        return this.upsert(
-          tenantId,
-          'orders',
-          change.record.id,
-          change.record,
-          change.record.created,
-          version,
-        );
+        return this.upsert(tenantId, 'orders', change.record, version, origin);
       case 'one_time_candidate':
         // Refused once an invoice has claimed this payment intent (see `payment_link`).
-        return this.upsert(
-          tenantId,
-          'orders',
-          change.record.id,
-          change.record,
-          change.record.created,
-          version,
-          true,
-        );
+        return this.upsert(tenantId, 'orders', change.record, version, origin, true);
       case 'payment_link':
         return this.linkPayment(tenantId, change.paymentIntentId, change.invoiceId);
       case 'refund':
@@ -128,6 +112,7 @@ export class DynamoDbRecordStore implements RecordStore {
   ): Promise<RecordPage<RecordTypes[C]>> {
     const partition = listPartition(tenantId, collection);
     const startKey = cursor === undefined ? undefined : decodeCursor(cursor, tenantId, collection);
+    // One more than asked: the last page then says `nextCursor: null` instead of leading to an empty one.
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -135,42 +120,81 @@ export class DynamoDbRecordStore implements RecordStore {
         KeyConditionExpression: 'gsi1pk = :partition',
         ExpressionAttributeValues: { ':partition': partition },
         ScanIndexForward: false,
-        Limit: limit,
+        Limit: limit + 1,
         ExclusiveStartKey: startKey,
       }),
     );
-    const data = (result.Items ?? []).map((item) => pick(collection, item));
-    const last = result.LastEvaluatedKey;
-    return { data, nextCursor: last ? encodeCursor(collection, last) : null };
+    const items = result.Items ?? [];
+    const page = items.slice(0, limit);
+    const last = page.at(-1);
+    // A 1 MB page can also stop short of `limit`: then DynamoDB says there is more.
+    const more = items.length > limit || result.LastEvaluatedKey !== undefined;
+    const nextCursor =
+      more && last
+        ? encodeCursor(collection, { pk: last.pk, sk: last.sk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk })
+        : null;
+    return { data: page.map((item) => pick(collection, item)), nextCursor };
+  }
+
+  async countRun(tenantId: string, runId: string): Promise<RunCounts> {
+    const [customersUpserted, subscriptionsCreated, ordersCreated] = await Promise.all([
+      this.count(tenantId, 'customers', 'backfillRun', runId),
+      this.count(tenantId, 'subscriptions', 'createdBy', runId),
+      this.count(tenantId, 'orders', 'createdBy', runId),
+    ]);
+    return { customersUpserted, subscriptionsCreated, ordersCreated };
+  }
+
+  private async count(tenantId: string, collection: RecordCollection, attribute: string, value: string) {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: '#attribute = :value',
+          ExpressionAttributeNames: { '#attribute': attribute },
+          ExpressionAttributeValues: { ':pk': recordKey(tenantId, collection, '').pk, ':value': value },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
   }
 
   private async upsert(
     tenantId: string,
     collection: RecordCollection,
-    id: string,
-    record: object,
-    created: string | null,
+    record: { readonly id: string; readonly created: string | null },
     version: RecordVersion,
+    origin: RecordOrigin,
     unlessSuperseded = false,
   ): Promise<ApplyOutcome> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ':created': version.created,
+      ':created': versionNumber(version),
       ':eventId': version.eventId,
       ':gsi1pk': listPartition(tenantId, collection),
-      ':gsi1sk': listSortKey(created, id),
+      ':gsi1sk': listSortKey(record.created, record.id),
+      ':origin': origin.kind === 'webhook' ? 'webhook' : origin.runId,
     };
     const sets = Object.entries(record).map(([field, value], index) => {
       names[`#f${index}`] = field;
       values[`:f${index}`] = value;
       return `#f${index} = :f${index}`;
     });
+    // The first writer is kept (counts what a backfill created); a backfill also stamps its run.
+    const stamps = `createdBy = if_not_exists(createdBy, :origin)${origin.kind === 'backfill' ? ', backfillRun = :origin' : ''}`;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: recordKey(tenantId, collection, id),
-          UpdateExpression: `SET ${sets.join(', ')}, eventCreated = :created, eventId = :eventId, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk`,
+          Key: recordKey(tenantId, collection, record.id),
+          UpdateExpression: `SET ${sets.join(', ')}, eventCreated = :created, eventId = :eventId, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, ${stamps}`,
           ConditionExpression: unlessSuperseded
             ? `(${NEWER_OR_SAME}) AND attribute_not_exists(supersededBy)`
             : NEWER_OR_SAME,
@@ -188,29 +212,30 @@ export class DynamoDbRecordStore implements RecordStore {
   /**
    * Marks a payment intent as paid for an invoice: its order item becomes a tombstone outside the
    * listing (created if absent), so a one-time order for it is never shown, whichever event
-   * arrives first. The tombstone also tells a later refund which invoice to adjust.
+   * arrives first. A refund that reached the payment intent before the link is carried over to
+   * the invoice, and the tombstone tells later refunds where to go.
    */
   private async linkPayment(
     tenantId: string,
     paymentIntentId: string,
     invoiceId: string,
   ): Promise<ApplyOutcome> {
-    await this.db.send(
+    const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: recordKey(tenantId, 'orders', paymentIntentId),
         UpdateExpression: 'SET supersededBy = :invoiceId REMOVE gsi1pk, gsi1sk',
         ExpressionAttributeValues: { ':invoiceId': invoiceId },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    if (typeof Attributes?.refundCreated === 'number' && typeof Attributes.amountRefunded === 'number') {
+      await this.writeRefund(tenantId, invoiceId, Attributes.amountRefunded, Attributes.refundCreated);
+    }
     return 'applied';
   }
 
-  private async refund(
-    tenantId: string,
-    change: Extract<RecordChange, { kind: 'refund' }>,
-    version: RecordVersion,
-  ): Promise<ApplyOutcome> {
+  private async refund(tenantId: string, change: Refund, version: RecordVersion): Promise<ApplyOutcome> {
     let orderId = change.invoiceId;
     if (!orderId && change.invoiceKnown) orderId = change.paymentIntentId;
     if (!orderId && change.paymentIntentId) {
@@ -225,25 +250,24 @@ export class DynamoDbRecordStore implements RecordStore {
       orderId = typeof Item?.supersededBy === 'string' ? Item.supersededBy : change.paymentIntentId;
     }
     if (!orderId) return 'stale';
+    return this.writeRefund(tenantId, orderId, change.amountRefunded, versionNumber(version));
+  }
+
+  /** Creates a listing-less stub when the order has not arrived yet; the order event fills it. */
+  private async writeRefund(tenantId: string, orderId: string, amount: number, created: number) {
     try {
-      // Creates a listing-less stub when the order has not arrived yet; the order event fills it.
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: recordKey(tenantId, 'orders', orderId),
-          UpdateExpression:
-            'SET amountRefunded = :amount, refundCreated = :created, refundEventId = :eventId',
+          UpdateExpression: 'SET amountRefunded = :amount, refundCreated = :created',
           ConditionExpression: REFUND_NEWER_OR_SAME,
-          ExpressionAttributeValues: {
-            ':amount': change.amountRefunded,
-            ':created': version.created,
-            ':eventId': version.eventId,
-          },
+          ExpressionAttributeValues: { ':amount': amount, ':created': created },
         }),
       );
-      return 'applied';
+      return 'applied' as const;
     } catch (error) {
-      if (isConditionFailure(error)) return 'stale';
+      if (isConditionFailure(error)) return 'stale' as const;
       throw error;
     }
   }
@@ -278,10 +302,15 @@ function decodeCursor(
   const { v, c, k } = (parsed ?? {}) as { v?: unknown; c?: unknown; k?: Record<string, unknown> };
   if (v !== 1 || c !== collection || !k || typeof k !== 'object') throw invalid();
   const keys = Object.keys(k).sort().join(',');
-  if (keys !== 'gsi1pk,gsi1sk,pk,sk' || Object.values(k).some((value) => typeof value !== 'string'))
-    throw invalid();
-  if (k.gsi1pk !== listPartition(tenantId, collection) || k.pk !== recordKey(tenantId, collection, '').pk) {
+  if (
+    keys !== 'gsi1pk,gsi1sk,pk,sk' ||
+    Object.values(k).some((value) => typeof value !== 'string' || !value)
+  ) {
     throw invalid();
   }
+  const { pk, sk, gsi1pk, gsi1sk } = k as Record<string, string>;
+  if (gsi1pk !== listPartition(tenantId, collection) || pk !== recordKey(tenantId, collection, '').pk)
+    throw invalid();
+  if (!gsi1sk?.endsWith(`#${sk}`)) throw invalid();
   return k as Record<string, string>;
 }
