@@ -10,6 +10,8 @@ export interface RevocationJob {
 export interface BackfillJob {
   readonly tenantId: string;
   readonly days: number;
+  /** The run this message starts or continues (absent for a direct request: a run is created). */
+  readonly runId?: string;
 }
 
 export interface RevocationQueue {

@@ -14,6 +14,7 @@ import type { BackfillQueue, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { OAuthStateStore, PendingOAuthState } from '../ports/oauth-state-store.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import { requestBackfill } from './backfill/request-backfill.ts';
 import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
 
 export const BACKFILL_DAYS = 90;
@@ -193,8 +194,7 @@ function checkState(
  */
 async function enqueueBackfill(deps: CompleteStripeConnectDeps, tenantId: string) {
   try {
-    await deps.backfillQueue.enqueueBackfill({ tenantId, days: BACKFILL_DAYS });
-    await deps.backfillStatus.markQueued(tenantId, deps.clock.now());
+    await requestBackfill(deps, tenantId, BACKFILL_DAYS);
   } catch (error) {
     deps.log.error('stripe_connect_backfill_enqueue_failed', { tenantId, reason: reasonOf(error) });
   }

@@ -1,0 +1,125 @@
+import { StripeReadError } from '../../errors/stripe-read-error.ts';
+import type {
+  BackfillPhase,
+  ListPage,
+  ListPageRequest,
+  StripeBackfillSource,
+} from '../../ports/stripe-backfill-source.ts';
+
+export interface RateLimitOptions {
+  /** Requests started per second for one tenant (Stripe's test mode allows 25; stay under it). */
+  readonly requestsPerSecond: number;
+  /** Requests in flight at once for one tenant. */
+  readonly maxConcurrent: number;
+  /** Attempts per request before the backfill gives up (429, 5xx, network). */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
+  requestsPerSecond: 20,
+  maxConcurrent: 2,
+  maxAttempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 20_000,
+};
+
+export interface SourceStats {
+  requests: number;
+  rateLimited: number;
+  retries: number;
+}
+
+/**
+ * Paces one tenant's Stripe reads and retries what is worth retrying. Stripe's SDK does not
+ * retry 429s, and a backfill that "succeeds" after swallowing one would report missing data as
+ * done, so every 429, 5xx and network error is retried here with capped exponential backoff and
+ * full jitter; anything else, or too many failures, throws `StripeReadError`.
+ */
+export class RateLimitedBackfillSource implements StripeBackfillSource {
+  readonly stats: SourceStats = { requests: 0, rateLimited: 0, retries: 0 };
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private nextSlotAt = 0;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly source: StripeBackfillSource,
+    private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT,
+  ) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  async listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage> {
+    for (let attempt = 1; ; attempt++) {
+      await this.acquire();
+      try {
+        await this.pace();
+        this.stats.requests += 1;
+        return await this.source.listPage(phase, request);
+      } catch (error) {
+        const verdict = classify(error);
+        if (verdict.kind === 'permanent') throw new StripeReadError(verdict.reason, false);
+        if (verdict.kind === 'rate_limited') this.stats.rateLimited += 1;
+        if (attempt >= this.options.maxAttempts) {
+          throw new StripeReadError(`${verdict.reason} after ${attempt} attempts`, true);
+        }
+        this.stats.retries += 1;
+        await this.sleep(this.backoff(attempt));
+      } finally {
+        this.release();
+      }
+    }
+  }
+
+  /** Full jitter: spreads retries of concurrent requests instead of stampeding together. */
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(cap / 2 + this.random() * (cap / 2));
+  }
+
+  private async pace(): Promise<void> {
+    const interval = 1000 / this.options.requestsPerSecond;
+    const now = this.now();
+    const slot = Math.max(now, this.nextSlotAt);
+    this.nextSlotAt = slot + interval;
+    if (slot > now) await this.sleep(slot - now);
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.inFlight < this.options.maxConcurrent) {
+      this.inFlight += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight += 1;
+  }
+
+  private release(): void {
+    this.inFlight -= 1;
+    this.waiting.shift()?.();
+  }
+}
+
+type Verdict = { kind: 'rate_limited' | 'transient' | 'permanent'; reason: string };
+
+function classify(error: unknown): Verdict {
+  const e = error as { statusCode?: unknown; rawType?: unknown; type?: unknown; code?: unknown } | null;
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const type =
+    typeof e?.rawType === 'string' ? e.rawType : typeof e?.type === 'string' ? e.type : 'unknown_error';
+  if (status === 429 || e?.type === 'StripeRateLimitError' || e?.code === 'rate_limit') {
+    return { kind: 'rate_limited', reason: 'Stripe rate limit (429)' };
+  }
+  if (status !== undefined && status >= 500) return { kind: 'transient', reason: `Stripe ${status}` };
+  if (status === undefined) return { kind: 'transient', reason: `network error (${type})` };
+  return { kind: 'permanent', reason: `Stripe ${status} ${type}` };
+}

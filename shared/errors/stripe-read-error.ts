@@ -1,0 +1,10 @@
+/** A Stripe read that failed for good (a 4xx, or retries exhausted). `reason` is safe to show. */
+export class StripeReadError extends Error {
+  override readonly name = 'StripeReadError';
+  constructor(
+    readonly reason: string,
+    readonly retryable: boolean,
+  ) {
+    super(`Stripe read failed: ${reason}`);
+  }
+}

@@ -1,0 +1,22 @@
+/** The Stripe lists a backfill walks, in the order it walks them. */
+export const BACKFILL_PHASES = ['subscriptions', 'invoices', 'payment_intents', 'customers'] as const;
+export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
+
+export interface ListPageRequest {
+  readonly stripeAccountId: string;
+  /** Epoch seconds; lists that Stripe can filter by `created` use it (all but subscriptions). */
+  readonly createdGte: number;
+  /** Id of the last object of the previous page (Stripe's `starting_after`). */
+  readonly startingAfter: string | undefined;
+}
+
+export interface ListPage {
+  /** Stripe objects, newest first, with `customer` (and invoice `payments`, PI `latest_charge`) expanded. */
+  readonly data: readonly Record<string, unknown>[];
+  readonly hasMore: boolean;
+}
+
+/** One request per call: pagination, filtering and expansion are the source's to get right. */
+export interface StripeBackfillSource {
+  listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage>;
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { BackfillInProgressError } from '../../errors/backfill-in-progress-error.ts';
+import type { BackfillStatusStore } from '../../ports/backfill-status-store.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { BackfillQueue } from '../../ports/job-queues.ts';
+
+export const DEFAULT_BACKFILL_DAYS = 90;
+/** A queued run no worker started within an hour (a lost message) may be replaced. */
+export const STALE_QUEUED_MS = 60 * 60 * 1000;
+
+export interface RequestBackfillDeps {
+  readonly backfillStatus: BackfillStatusStore;
+  readonly backfillQueue: BackfillQueue;
+  readonly clock: Clock;
+}
+
+/**
+ * Queues a backfill run for a tenant (after a connect, or a tenant's re-sync): records the run,
+ * then sends its message. If the message cannot be sent, the run is marked failed with that
+ * reason instead of sitting queued forever, and the error reaches the caller.
+ */
+export async function requestBackfill(
+  deps: RequestBackfillDeps,
+  tenantId: string,
+  days = DEFAULT_BACKFILL_DAYS,
+): Promise<string> {
+  const runId = randomUUID();
+  const at = deps.clock.now();
+  if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at }, STALE_QUEUED_MS))) {
+    throw new BackfillInProgressError();
+  }
+  try {
+    await deps.backfillQueue.enqueueBackfill({ tenantId, days, runId });
+  } catch (error) {
+    await deps.backfillStatus.finish(
+      tenantId,
+      runId,
+      { status: 'failed', error: 'The backfill could not be queued; ask for a re-sync' },
+      deps.clock.now(),
+    );
+    throw error;
+  }
+  return runId;
+}

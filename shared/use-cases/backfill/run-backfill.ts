@@ -1,0 +1,152 @@
+import { StripeReadError } from '../../errors/stripe-read-error.ts';
+import type {
+  BackfillProgress,
+  BackfillResult,
+  BackfillStatusStore,
+} from '../../ports/backfill-status-store.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { IntegrationRepository } from '../../ports/integration-repository.ts';
+import type { Log } from '../../ports/log.ts';
+import type { RecordStore, RecordVersion } from '../../ports/record-store.ts';
+import {
+  BACKFILL_PHASES,
+  type BackfillPhase,
+  type StripeBackfillSource,
+} from '../../ports/stripe-backfill-source.ts';
+import { backfillChanges } from './backfill-changes.ts';
+
+export interface RunBackfillDeps {
+  readonly backfillStatus: BackfillStatusStore;
+  readonly integrations: IntegrationRepository;
+  readonly records: RecordStore;
+  /** Already paced and retrying (see RateLimitedBackfillSource); `requests` counts what it sent. */
+  readonly source: StripeBackfillSource & { readonly stats?: { readonly requests: number } };
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+export interface RunBackfillInput {
+  readonly tenantId: string;
+  readonly runId: string;
+  /** Epoch ms by which the run must have stopped (the Lambda's deadline); also its lease. */
+  readonly deadline: number;
+  /** Stops this long before the deadline, leaving time to checkpoint and hand over. */
+  readonly safetyMarginMs?: number;
+  /** Observes progress after every page (the CLI's progress bar). */
+  readonly onProgress?: (progress: BackfillProgress) => void;
+}
+
+export type RunBackfillOutcome =
+  | { readonly outcome: 'succeeded'; readonly result: BackfillResult; readonly progress: BackfillProgress }
+  | { readonly outcome: 'failed'; readonly error: string }
+  /** Out of time: the caller hands the run over (an SQS continuation) and it resumes from the checkpoint. */
+  | { readonly outcome: 'continue'; readonly progress: BackfillProgress }
+  /** Another worker holds the run, or it is not the current one: nothing was done. */
+  | { readonly outcome: 'refused' };
+
+/** Writes run a few at a time: enough to keep up with Stripe's pace, few enough to stay polite. */
+const WRITE_CONCURRENCY = 16;
+const DEFAULT_SAFETY_MARGIN_MS = 60_000;
+
+/**
+ * Runs (or resumes) one backfill run: walks each Stripe list page by page, applies what each
+ * object contributes under the same ordering guard as webhooks (a backfill write is a snapshot
+ * at fetch time and loses its second to any event), and checkpoints after every page. Counters
+ * are read back from the records the run stamped, so they are exact after any number of resumes.
+ */
+export async function runBackfill(
+  deps: RunBackfillDeps,
+  input: RunBackfillInput,
+): Promise<RunBackfillOutcome> {
+  const { tenantId, runId, deadline } = input;
+  const margin = input.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const status = await deps.backfillStatus.begin(tenantId, runId, deps.clock.now(), deadline);
+  if (!status) return { outcome: 'refused' };
+  const fail = async (error: string): Promise<RunBackfillOutcome> => {
+    await deps.backfillStatus.finish(tenantId, runId, { status: 'failed', error }, deps.clock.now());
+    deps.log.warn('backfill_failed', { tenantId, runId, error });
+    return { outcome: 'failed', error };
+  };
+
+  const integration = await deps.integrations.getByTenant(tenantId);
+  if (integration?.status !== 'connected') return fail('Stripe is not connected');
+  const windowStartMs = status.windowStart * 1000;
+  let progress: BackfillProgress = status.progress ?? {
+    phase: BACKFILL_PHASES[0],
+    cursor: null,
+    pages: 0,
+    requests: 0,
+    objects: {},
+  };
+  // Customers already written by this invocation: one write each, however many objects name them.
+  const seenCustomers = new Set<string>();
+
+  while (progress.phase !== 'counting') {
+    if (deadline - deps.clock.now().getTime() < margin) {
+      await deps.backfillStatus.release(tenantId, runId);
+      return { outcome: 'continue', progress };
+    }
+    const phase: BackfillPhase = progress.phase;
+    const requestsBefore = deps.source.stats?.requests ?? 0;
+    let page: Awaited<ReturnType<StripeBackfillSource['listPage']>>;
+    try {
+      page = await deps.source.listPage(phase, {
+        stripeAccountId: integration.stripeAccountId,
+        createdGte: status.windowStart,
+        startingAfter: progress.cursor ?? undefined,
+      });
+    } catch (error) {
+      if (error instanceof StripeReadError) return fail(error.reason);
+      throw error;
+    }
+    const version: RecordVersion = {
+      created: Math.floor(deps.clock.now().getTime() / 1000),
+      rank: 0,
+      eventId: '0backfill',
+    };
+    const changes = page.data.flatMap((object) => backfillChanges(phase, object, windowStartMs));
+    await applyAll(
+      changes.filter((change) => {
+        if (change.kind !== 'customer') return true;
+        if (seenCustomers.has(change.record.id)) return false;
+        seenCustomers.add(change.record.id);
+        return true;
+      }),
+      (change) => deps.records.apply(tenantId, change, version, { kind: 'backfill', runId }),
+    );
+    const last = page.data.at(-1)?.id;
+    const next = page.hasMore && typeof last === 'string';
+    const phaseIndex = BACKFILL_PHASES.indexOf(phase);
+    progress = {
+      phase: next ? phase : (BACKFILL_PHASES[phaseIndex + 1] ?? 'counting'),
+      cursor: next ? (last as string) : null,
+      pages: progress.pages + 1,
+      requests: progress.requests + Math.max(1, (deps.source.stats?.requests ?? 0) - requestsBefore),
+      objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+    };
+    await deps.backfillStatus.checkpoint(tenantId, runId, progress);
+    input.onProgress?.(progress);
+  }
+
+  const result = await deps.records.countRun(tenantId, runId);
+  await deps.backfillStatus.finish(tenantId, runId, { status: 'succeeded', result }, deps.clock.now());
+  deps.log.info('backfill_succeeded', {
+    tenantId,
+    runId,
+    ...result,
+    pages: progress.pages,
+    requests: progress.requests,
+  });
+  return { outcome: 'succeeded', result, progress };
+}
+
+async function applyAll<T>(items: readonly T[], apply: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await apply(item);
+    }
+  });
+  await Promise.all(workers);
+}

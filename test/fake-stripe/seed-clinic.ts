@@ -1,0 +1,794 @@
+import { current, DAY, legacy, type StripeObject } from '../fixtures/stripe-objects.ts';
+import { COLLECTION_NAMES, type CollectionName, idOf, type SeedObjects } from './account-data.ts';
+
+/**
+ * A realistic, deterministic Stripe account of a clinic, in the current API shape, for backfill
+ * tests and the benchmark: `fake.seed(accountId, seedClinic({...}).objects)`.
+ *
+ * Everything is spread evenly (with jitter from a seeded PRNG) over the `days` days before
+ * `now`, except long-standing patients and their subscriptions, which began up to four years
+ * before. As at Stripe, every finalized invoice has a default InvoicePayment and a PaymentIntent
+ * (and paid ones a Charge); one-time payments are PaymentIntents with a Charge that no
+ * InvoicePayment names. `expected` says what a backfill over the last `windowDays` days imports
+ * (design §3 "Which objects a backfill imports").
+ *
+ * Nothing lands within {@link EDGE_GUARD_SECONDS} after the window's start (it is moved just past
+ * that band), so a backfill whose clock runs a little later than `now` sees the same window.
+ *
+ * @module
+ */
+
+export interface SeedClinicOptions {
+  /** Only used to make ids differ between accounts. */
+  readonly accountId: string;
+  /** Epoch seconds: nothing is created after it. */
+  readonly now: number;
+  /** How many days back from `now` the clinic's activity spreads. */
+  readonly days: number;
+  readonly customers: number;
+  /** Subscriptions, of any status. */
+  readonly subscriptions: number;
+  /** Invoices of any status (drafts included). */
+  readonly invoices: number;
+  /** Succeeded one-time PaymentIntents (each with a Charge); ~6% more abandoned ones are added. */
+  readonly oneTimePayments: number;
+  /** PRNG seed; default 1. */
+  readonly seed?: number;
+  /** The backfill window `expected` is for; default 90. */
+  readonly windowDays?: number;
+}
+
+/** What a backfill of the last `windowDays` days should import (and its result should say). */
+export interface ClinicExpectation {
+  readonly windowDays: number;
+  /** Epoch seconds: objects created at or after it are in the window. */
+  readonly windowStart: number;
+  /** Customers created in the window plus every customer an imported subscription or order names. */
+  readonly customersUpserted: number;
+  /** Subscriptions that had not ended before the window began (`ended_at` null or ≥ windowStart). */
+  readonly subscriptionsCreated: number;
+  /** `invoiceOrders + oneTimeOrders`. */
+  readonly ordersCreated: number;
+  /** Finalized (open, paid, uncollectible, void) invoices created in the window. */
+  readonly invoiceOrders: number;
+  /** Succeeded PaymentIntents no InvoicePayment names, created in the window. */
+  readonly oneTimeOrders: number;
+}
+
+export interface SeededClinic {
+  readonly objects: { readonly [K in CollectionName]: StripeObject[] };
+  readonly expected: ClinicExpectation;
+}
+
+/** Every customer's name contains it, and every email its lowercase form. */
+export const CLINIC_PHI_MARKER = 'Testpatient';
+
+/** The band after the window's start that no object's time falls in. */
+export const EDGE_GUARD_SECONDS = 600;
+
+interface ClinicPrice {
+  readonly price: StripeObject;
+  readonly plan: StripeObject;
+  readonly amount: number;
+  readonly interval: 'week' | 'month' | 'year';
+  readonly intervalCount: number;
+  readonly product: string;
+  readonly weight: number;
+}
+
+const PRICE_TABLE = [
+  { key: 'Monthly', nickname: 'Monthly therapy', amount: 4_900, interval: 'month', count: 1, weight: 40 },
+  {
+    key: 'MonthlyPlus',
+    nickname: 'Monthly therapy plus',
+    amount: 9_900,
+    interval: 'month',
+    count: 1,
+    weight: 20,
+  },
+  {
+    key: 'Quarterly',
+    nickname: 'Quarterly care plan',
+    amount: 12_900,
+    interval: 'month',
+    count: 3,
+    weight: 15,
+  },
+  { key: 'Yearly', nickname: 'Yearly membership', amount: 49_000, interval: 'year', count: 1, weight: 15 },
+  { key: 'Weekly', nickname: 'Weekly group session', amount: 1_500, interval: 'week', count: 1, weight: 10 },
+] as const;
+
+const FIRST_NAMES = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'John',
+  'Katherine',
+  'Radia',
+  'Niklaus',
+  'Shafi',
+  'Leslie',
+  'Hedy',
+  'Dennis',
+  'Annie',
+] as const;
+const LAST_NAMES = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Backus',
+  'Johnson',
+  'Perlman',
+  'Wirth',
+  'Goldwasser',
+  'Lamport',
+  'Lamarr',
+  'Ritchie',
+  'Easley',
+] as const;
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** FNV-1a, for an id tag per account and seed. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function addMonths(at: number, months: number): number {
+  const date = new Date(at * 1000);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  const day = Math.min(date.getUTCDate(), lastDay);
+  return Date.UTC(year, month, day, date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()) / 1000;
+}
+
+/** The billing period `[start, end)` that contains `at`, for periods anchored at `anchor`. */
+function periodAround(anchor: number, price: ClinicPrice, at: number): [number, number] {
+  if (price.interval === 'week') {
+    const length = 7 * DAY * price.intervalCount;
+    const start = anchor + Math.max(0, Math.floor((at - anchor) / length)) * length;
+    return [start, start + length];
+  }
+  const months = price.intervalCount * (price.interval === 'year' ? 12 : 1);
+  let k = Math.max(0, Math.floor((at - anchor) / (months * 30.44 * DAY)));
+  while (addMonths(anchor, (k + 1) * months) <= at) k += 1;
+  while (k > 0 && addMonths(anchor, k * months) > at) k -= 1;
+  return [addMonths(anchor, k * months), addMonths(anchor, (k + 1) * months)];
+}
+
+interface SubscriptionPlan {
+  readonly index: number;
+  readonly id: string;
+  readonly customer: StripeObject;
+  readonly created: number;
+  readonly endedAt: number | null;
+  readonly trialEnd: number | null;
+  readonly items: readonly { readonly price: ClinicPrice; readonly quantity: number }[];
+  readonly object: StripeObject;
+}
+
+export function seedClinic(options: SeedClinicOptions): SeededClinic {
+  const { now, days } = options;
+  const windowDays = options.windowDays ?? 90;
+  const seed = options.seed ?? 1;
+  const random = prng(hash(`${options.accountId}:${seed}`) ^ seed);
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * Math.max(0, hi - lo));
+  const chance = (p: number) => random() < p;
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const tag = hash(`${options.accountId}/${seed}`).toString(36).toUpperCase().padStart(7, '0').slice(0, 7);
+  const idFor = (prefix: string, n: number) => `${prefix}${tag}${String(n).padStart(7, '0')}`;
+
+  // One builder call per kind, then a shallow copy per object: fast enough for benchmark-sized
+  // clinics. Nested defaults (addresses, settings…) are therefore shared between objects.
+  const templates = {
+    customer: current.customer(),
+    subscription: current.subscription(),
+    subscriptionItem: current.subscriptionItem(),
+    invoice: current.invoice(),
+    invoicePayment: current.invoicePayment(),
+    paymentIntent: current.paymentIntent(),
+    oneTimePaymentIntent: current.oneTimePaymentIntent(),
+    charge: current.charge(),
+  };
+
+  const span = Math.max(1, Math.round(days * DAY));
+  const start = now - span;
+  const windowStart = now - windowDays * DAY;
+  /** Moves a time out of the band just after the window's start, and never past `now`. */
+  const settle = (at: number) =>
+    Math.min(
+      now,
+      at >= windowStart && at < windowStart + EDGE_GUARD_SECONDS ? windowStart + EDGE_GUARD_SECONDS : at,
+    );
+  /** The i-th of n times spread evenly over [from, to), jittered. */
+  const spread = (i: number, n: number, from: number, to: number) =>
+    settle(Math.floor(from + ((i + random()) * (to - from)) / Math.max(1, n)));
+
+  const prices: ClinicPrice[] = PRICE_TABLE.map((row) => {
+    const id = `price_1Clinic${row.key}`;
+    const product = `prod_Clinic${row.key}`;
+    const recurring = {
+      interval: row.interval,
+      interval_count: row.count,
+      meter: null,
+      trial_period_days: null,
+      usage_type: 'licensed',
+    };
+    return {
+      price: current.price({
+        id,
+        product,
+        nickname: row.nickname,
+        unit_amount: row.amount,
+        unit_amount_decimal: String(row.amount),
+        recurring,
+        created: start - 5 * 365 * DAY,
+      }),
+      plan: legacy.plan({
+        id,
+        product,
+        nickname: row.nickname,
+        amount: row.amount,
+        amount_decimal: String(row.amount),
+        interval: row.interval,
+        interval_count: row.count,
+        created: start - 5 * 365 * DAY,
+      }),
+      amount: row.amount,
+      interval: row.interval,
+      intervalCount: row.count,
+      product,
+      weight: row.weight,
+    };
+  });
+  const totalWeight = prices.reduce((sum, p) => sum + p.weight, 0);
+  const pickPrice = () => {
+    let roll = random() * totalWeight;
+    for (const price of prices) {
+      roll -= price.weight;
+      if (roll < 0) return price;
+    }
+    return prices[0] as ClinicPrice;
+  };
+
+  // Customers: most created in the span, ~15% long-standing patients from up to 4 years before.
+  const customers: StripeObject[] = [];
+  const oldCount = Math.round(options.customers * 0.15);
+  for (let i = 0; i < options.customers; i += 1) {
+    const created =
+      i < oldCount
+        ? settle(start - between(30 * DAY, 4 * 365 * DAY))
+        : spread(i - oldCount, options.customers - oldCount, start, now);
+    const first = pick(FIRST_NAMES);
+    const last = pick(LAST_NAMES);
+    const id = idFor('cus_Q', i);
+    customers.push(
+      build(templates.customer, {
+        id,
+        created,
+        name: `${first} ${last}-${CLINIC_PHI_MARKER}`,
+        email: `${first}.${last}.${CLINIC_PHI_MARKER}${i}@example.com`.toLowerCase(),
+        phone: `+1415${String(5_550_000 + (i % 10_000)).padStart(7, '0')}`,
+        description: `Patient file of ${first} ${last}-${CLINIC_PHI_MARKER}`,
+        invoice_prefix: `${tag}${i.toString(36).toUpperCase()}`.slice(-8),
+        metadata: { patient_ref: `internal-${i}` },
+      }),
+    );
+  }
+  /** A customer that existed at `at` (random tries, then the oldest). */
+  const oldest = customers.reduce<StripeObject | undefined>(
+    (best, c) => (!best || (c.created as number) < (best.created as number) ? c : best),
+    undefined,
+  );
+  const customerAt = (at: number): StripeObject | undefined => {
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      const candidate = pick(customers);
+      if ((candidate.created as number) <= at) return candidate;
+    }
+    return oldest && (oldest.created as number) <= at ? oldest : undefined;
+  };
+
+  // Subscriptions.
+  const plans: SubscriptionPlan[] = [];
+  for (let i = 0; i < options.subscriptions && customers.length > 0; i += 1) {
+    const customer = pick(customers);
+    const customerCreated = customer.created as number;
+    const roll = random();
+    let status: string;
+    let created = settle(customerCreated + between(0, Math.min(14 * DAY, now - customerCreated)));
+    let endedAt: number | null = null;
+    let canceledAt: number | null = null;
+    let trialStart: number | null = null;
+    let trialEnd: number | null = null;
+    if (roll < 0.22) {
+      status = 'canceled';
+      endedAt = settle(between(created + DAY, Math.max(created + DAY + 1, now)));
+      if (endedAt > now) endedAt = now;
+      canceledAt = endedAt - (chance(0.5) ? between(0, Math.min(20 * DAY, endedAt - created)) : 0);
+    } else if (roll < 0.24 && created < now - 2 * DAY) {
+      status = 'incomplete_expired';
+      endedAt = settle(created + 23 * 3600);
+    } else if (roll < 0.3) {
+      status = 'trialing';
+      created = settle(Math.max(customerCreated, now - between(0, 13 * DAY)));
+      trialStart = created;
+      trialEnd = created + 14 * DAY;
+    } else if (roll < 0.37) {
+      status = 'past_due';
+    } else if (roll < 0.4) {
+      status = 'unpaid';
+    } else {
+      status = 'active';
+    }
+    const id = idFor('sub_1', i);
+    const itemCount = chance(0.1) ? 2 : 1;
+    const items: { price: ClinicPrice; quantity: number }[] = [];
+    for (let n = 0; n < itemCount; n += 1) {
+      items.push({ price: pickPrice(), quantity: chance(0.1) ? between(2, 4) : 1 });
+    }
+    const reference = endedAt ?? now;
+    const cancelAtPeriodEnd = status === 'active' && chance(0.05);
+    const itemObjects = items.map((item, n) => {
+      const [periodStart, periodEnd] =
+        trialEnd !== null ? [created, trialEnd] : periodAround(created, item.price, reference);
+      return build(templates.subscriptionItem, {
+        id: `${idFor('si_Q', i)}${n}`,
+        created,
+        current_period_start: periodStart,
+        current_period_end: periodEnd,
+        quantity: item.quantity,
+        subscription: id,
+        price: item.price.price,
+        plan: item.price.plan,
+      });
+    });
+    const firstPeriodEnd = itemObjects[0]?.current_period_end as number;
+    const object = build(templates.subscription, {
+      id,
+      created,
+      start_date: created,
+      billing_cycle_anchor: trialEnd ?? created,
+      customer: customer.id,
+      status,
+      canceled_at: canceledAt ?? (cancelAtPeriodEnd ? between(created, now) : null),
+      ended_at: endedAt,
+      cancel_at_period_end: cancelAtPeriodEnd,
+      cancel_at: cancelAtPeriodEnd ? firstPeriodEnd : null,
+      cancellation_details: {
+        comment: null,
+        feedback: null,
+        feedback_option: null,
+        reason: status === 'canceled' || cancelAtPeriodEnd ? 'cancellation_requested' : null,
+      },
+      trial_start: trialStart,
+      trial_end: trialEnd,
+      latest_invoice: null,
+      default_payment_method: `pm_1Clinic${tag}${i}`,
+      items: {
+        object: 'list',
+        data: itemObjects,
+        has_more: false,
+        total_count: itemObjects.length,
+        url: `/v1/subscription_items?subscription=${id}`,
+      },
+    });
+    plans.push({ index: i, id, customer, created, endedAt, trialEnd, items, object });
+  }
+  const aliveAt = (plan: SubscriptionPlan, at: number) =>
+    plan.created <= at &&
+    (plan.endedAt === null || at < plan.endedAt) &&
+    (plan.trialEnd === null || at >= plan.trialEnd);
+
+  // Invoices, with their default InvoicePayment, PaymentIntent and Charge.
+  const invoices: StripeObject[] = [];
+  const invoicePayments: StripeObject[] = [];
+  const paymentIntents: StripeObject[] = [];
+  const charges: StripeObject[] = [];
+  const latestInvoice = new Map<string, { id: string; created: number }>();
+  const sequence = new Map<string, number>();
+  for (let i = 0; i < options.invoices; i += 1) {
+    let created = spread(i, options.invoices, start, now);
+    let plan: SubscriptionPlan | undefined;
+    for (let attempt = 0; attempt < 6 && plans.length > 0; attempt += 1) {
+      const candidate = pick(plans);
+      if (aliveAt(candidate, created)) {
+        plan = candidate;
+        break;
+      }
+    }
+    let customer = plan?.customer ?? customerAt(created);
+    if (!customer) {
+      customer = oldest;
+      if (!customer) break;
+      created = Math.max(created, customer.created as number);
+    }
+    const total = plan
+      ? plan.items.reduce((sum, item) => sum + item.price.amount * item.quantity, 0)
+      : between(60, 400) * 100;
+    const roll = random();
+    let status: string;
+    if (created > now - 3600 || roll < 0.015) status = 'draft';
+    else if (roll < 0.045) status = 'void';
+    else if (roll < 0.075) status = 'uncollectible';
+    else if (roll < 0.125) status = 'open';
+    else status = 'paid';
+    const id = idFor('in_1', i);
+    const finalizedAt = status === 'draft' ? null : settle(Math.min(now, created + 3600));
+    const paidAt =
+      status === 'paid' && finalizedAt !== null
+        ? settle(Math.min(now, finalizedAt + between(5, 3600)))
+        : null;
+    const voidedAt =
+      status === 'void' && finalizedAt !== null ? Math.min(now, finalizedAt + between(3600, 5 * DAY)) : null;
+    const uncollectibleAt =
+      status === 'uncollectible' && finalizedAt !== null
+        ? Math.min(now, finalizedAt + between(DAY, 30 * DAY))
+        : null;
+    const seq = (sequence.get(customer.id as string) ?? 0) + 1;
+    sequence.set(customer.id as string, seq);
+    const firstItem = plan?.items[0];
+    const [periodStart, periodEnd] =
+      plan && firstItem ? periodAround(plan.created, firstItem.price, created) : [created, created];
+    const lines = plan
+      ? plan.items.map((item, n) => ({
+          id: `${idFor('il_1', i)}${n}`,
+          object: 'line_item',
+          amount: item.price.amount * item.quantity,
+          currency: 'usd',
+          description: `${item.quantity} × ${String(item.price.price.nickname)}`,
+          discount_amounts: [],
+          discountable: true,
+          discounts: [],
+          invoice: id,
+          livemode: false,
+          metadata: {},
+          parent: {
+            invoice_item_details: null,
+            subscription_item_details: {
+              invoice_item: null,
+              proration: false,
+              proration_details: { credited_items: null },
+              subscription: plan.id,
+              subscription_item: `${idFor('si_Q', plan.index)}${n}`,
+            },
+            type: 'subscription_item_details',
+          },
+          period: { end: periodEnd, start: periodStart },
+          pretax_credit_amounts: [],
+          pricing: {
+            price_details: { price: item.price.price.id, product: item.price.product },
+            type: 'price_details',
+            unit_amount_decimal: String(item.price.amount),
+          },
+          quantity: item.quantity,
+          taxes: [],
+        }))
+      : [
+          {
+            id: `${idFor('il_1', i)}0`,
+            object: 'line_item',
+            amount: total,
+            currency: 'usd',
+            description: 'Assessment session',
+            discount_amounts: [],
+            discountable: true,
+            discounts: [],
+            invoice: id,
+            livemode: false,
+            metadata: {},
+            parent: {
+              invoice_item_details: {
+                invoice_item: `ii_1Clinic${tag}${i}`,
+                proration: false,
+                proration_details: { credited_items: null },
+                subscription: null,
+              },
+              subscription_item_details: null,
+              type: 'invoice_item_details',
+            },
+            period: { end: created, start: created },
+            pretax_credit_amounts: [],
+            pricing: null,
+            quantity: 1,
+            taxes: [],
+          },
+        ];
+    invoices.push(
+      build(templates.invoice, {
+        id,
+        created,
+        customer: customer.id,
+        customer_email: customer.email,
+        customer_name: customer.name,
+        customer_phone: customer.phone,
+        status,
+        number:
+          status === 'draft' ? null : `${String(customer.invoice_prefix)}-${String(seq).padStart(4, '0')}`,
+        billing_reason: plan
+          ? created - plan.created < 3600
+            ? 'subscription_create'
+            : 'subscription_cycle'
+          : 'manual',
+        parent: plan
+          ? {
+              quote_details: null,
+              subscription_details: { metadata: {}, subscription: plan.id },
+              type: 'subscription_details',
+            }
+          : null,
+        amount_due: total,
+        amount_paid: status === 'paid' ? total : 0,
+        amount_remaining: status === 'paid' || status === 'void' ? 0 : total,
+        subtotal: total,
+        subtotal_excluding_tax: total,
+        total,
+        total_excluding_tax: total,
+        attempted: status !== 'draft' && status !== 'void',
+        attempt_count:
+          status === 'paid' ? 1 : status === 'open' || status === 'uncollectible' ? between(1, 4) : 0,
+        auto_advance: status === 'draft' || status === 'open',
+        effective_at: finalizedAt,
+        period_start: periodStart,
+        period_end: periodEnd,
+        status_transitions: {
+          finalized_at: finalizedAt,
+          marked_uncollectible_at: uncollectibleAt,
+          paid_at: paidAt,
+          voided_at: voidedAt,
+        },
+        hosted_invoice_url: status === 'draft' ? null : `https://invoice.stripe.com/i/${id}`,
+        invoice_pdf: status === 'draft' ? null : `https://pay.stripe.com/invoice/${id}/pdf`,
+        webhooks_delivered_at: created,
+        lines: {
+          object: 'list',
+          data: lines,
+          has_more: false,
+          total_count: lines.length,
+          url: `/v1/invoices/${id}/lines`,
+        },
+      }),
+    );
+    if (plan) {
+      const previous = latestInvoice.get(plan.id);
+      if (!previous || previous.created <= created) latestInvoice.set(plan.id, { id, created });
+    }
+    if (finalizedAt === null) continue;
+
+    // Stripe creates the default InvoicePayment and its PaymentIntent when it finalizes an invoice.
+    const piId = idFor('pi_3', i);
+    const chargeId = idFor('ch_3', i);
+    const chargeAt = paidAt ?? Math.min(now, finalizedAt + 60);
+    const failed = status === 'open' || status === 'uncollectible';
+    invoicePayments.push(
+      build(templates.invoicePayment, {
+        id: idFor('inpay_1', i),
+        created: finalizedAt,
+        invoice: id,
+        amount_paid: status === 'paid' ? total : null,
+        amount_requested: total,
+        payment: { payment_intent: piId, type: 'payment_intent' },
+        status: status === 'paid' ? 'paid' : status === 'void' ? 'canceled' : 'open',
+        status_transitions: { canceled_at: voidedAt, paid_at: paidAt },
+      }),
+    );
+    paymentIntents.push(
+      build(templates.paymentIntent, {
+        id: piId,
+        client_secret: `${piId}_secret_clinic`,
+        created: finalizedAt,
+        amount: total,
+        amount_received: status === 'paid' ? total : 0,
+        customer: customer.id,
+        description: plan ? 'Subscription update' : 'Payment for Invoice',
+        receipt_email: customer.email,
+        shipping: null,
+        latest_charge: status === 'paid' || failed ? chargeId : null,
+        status: status === 'paid' ? 'succeeded' : status === 'void' ? 'canceled' : 'requires_payment_method',
+        canceled_at: voidedAt,
+        cancellation_reason: status === 'void' ? 'void_invoice' : null,
+        last_payment_error: failed
+          ? { code: 'card_declined', decline_code: 'insufficient_funds', type: 'card_error' }
+          : null,
+      }),
+    );
+    if (status !== 'paid' && !failed) continue;
+    const refunded = status === 'paid' && chance(0.02) ? (chance(0.5) ? total : Math.floor(total / 2)) : 0;
+    charges.push(
+      build(templates.charge, {
+        id: chargeId,
+        created: chargeAt,
+        payment_intent: piId,
+        customer: customer.id,
+        amount: total,
+        amount_captured: failed ? 0 : total,
+        amount_refunded: refunded,
+        refunded: refunded > 0 && refunded === total,
+        captured: !failed,
+        paid: !failed,
+        status: failed ? 'failed' : 'succeeded',
+        failure_code: failed ? 'card_declined' : null,
+        failure_message: failed ? 'Your card has insufficient funds.' : null,
+        description: plan ? 'Subscription update' : 'Payment for Invoice',
+        receipt_email: customer.email,
+        billing_details: {
+          address: null,
+          email: customer.email,
+          name: customer.name,
+          phone: customer.phone,
+          tax_id: null,
+        },
+        balance_transaction: failed ? null : `txn_3Clinic${tag}${i}`,
+        receipt_url: `https://pay.stripe.com/receipts/${chargeId}`,
+      }),
+    );
+  }
+  for (const plan of plans) plan.object.latest_invoice = latestInvoice.get(plan.id)?.id ?? null;
+
+  // One-time payments: succeeded PaymentIntents with a Charge, some refunded, plus abandoned ones.
+  const abandoned = Math.round(options.oneTimePayments * 0.06);
+  const oneTimeTotal = options.oneTimePayments + abandoned;
+  let succeededLeft = options.oneTimePayments;
+  for (let i = 0; i < oneTimeTotal; i += 1) {
+    const created = spread(i, oneTimeTotal, start, now);
+    // Spread the abandoned ones among the others, deterministically.
+    const succeeded = succeededLeft > 0 && (succeededLeft >= oneTimeTotal - i || random() >= 0.06);
+    if (succeeded) succeededLeft -= 1;
+    const customer = chance(0.85) ? customerAt(created) : undefined;
+    const amount = between(5, 30) * 1_000;
+    const piId = idFor('pi_3O', i);
+    const chargeId = idFor('ch_3O', i);
+    const hasCharge = succeeded || chance(0.5);
+    paymentIntents.push(
+      build(templates.oneTimePaymentIntent, {
+        id: piId,
+        client_secret: `${piId}_secret_clinic`,
+        created,
+        amount,
+        amount_received: succeeded ? amount : 0,
+        customer: customer?.id ?? null,
+        description: 'Clinic visit',
+        receipt_email: customer?.email ?? null,
+        shipping: null,
+        latest_charge: hasCharge ? chargeId : null,
+        status: succeeded ? 'succeeded' : hasCharge ? 'requires_payment_method' : 'canceled',
+        canceled_at: succeeded || hasCharge ? null : Math.min(now, created + DAY),
+        cancellation_reason: succeeded || hasCharge ? null : 'abandoned',
+      }),
+    );
+    if (!hasCharge) continue;
+    const roll = random();
+    const refunded = !succeeded ? 0 : roll < 0.08 ? amount : roll < 0.13 ? Math.floor(amount / 3) : 0;
+    charges.push(
+      build(templates.charge, {
+        id: chargeId,
+        created: Math.min(now, created + 2),
+        payment_intent: piId,
+        customer: customer?.id ?? null,
+        amount,
+        amount_captured: succeeded ? amount : 0,
+        amount_refunded: refunded,
+        refunded: refunded > 0 && refunded === amount,
+        captured: succeeded,
+        paid: succeeded,
+        status: succeeded ? 'succeeded' : 'failed',
+        failure_code: succeeded ? null : 'card_declined',
+        failure_message: succeeded ? null : 'Your card was declined.',
+        description: 'Clinic visit',
+        receipt_email: customer?.email ?? null,
+        billing_details: {
+          address: null,
+          email: customer?.email ?? null,
+          name: customer?.name ?? null,
+          phone: customer?.phone ?? null,
+          tax_id: null,
+        },
+        balance_transaction: succeeded ? `txn_3ClinicO${tag}${i}` : null,
+        receipt_url: `https://pay.stripe.com/receipts/${chargeId}`,
+      }),
+    );
+  }
+
+  const objects = {
+    customers,
+    subscriptions: plans.map((plan) => plan.object),
+    invoices,
+    invoicePayments,
+    paymentIntents,
+    charges,
+  };
+  return { objects, expected: expectedImports(objects, { now, windowDays }) };
+}
+
+function build(template: StripeObject, fields: StripeObject): StripeObject {
+  return { ...template, ...fields };
+}
+
+const FINALIZED = new Set(['open', 'paid', 'uncollectible', 'void']);
+
+/**
+ * What a backfill over the last `windowDays` days before `now` imports from these objects, by
+ * the design's rule (§3 "Which objects a backfill imports").
+ */
+export function expectedImports(
+  objects: SeedObjects,
+  options: { readonly now: number; readonly windowDays?: number },
+): ClinicExpectation {
+  const windowDays = options.windowDays ?? 90;
+  const windowStart = options.now - windowDays * DAY;
+  const inWindow = (o: StripeObject) =>
+    (o.created as number) >= windowStart && (o.created as number) <= options.now;
+  const customerIds = new Set<string>();
+  const refer = (value: unknown) => {
+    const id = idOf(value);
+    if (id !== undefined) customerIds.add(id);
+  };
+  for (const customer of objects.customers ?? [])
+    if (inWindow(customer)) customerIds.add(customer.id as string);
+  let subscriptionsCreated = 0;
+  for (const subscription of objects.subscriptions ?? []) {
+    const endedAt = subscription.ended_at as number | null | undefined;
+    if (endedAt !== null && endedAt !== undefined && endedAt < windowStart) continue;
+    if ((subscription.created as number) > options.now) continue;
+    subscriptionsCreated += 1;
+    refer(subscription.customer);
+  }
+  let invoiceOrders = 0;
+  for (const invoice of objects.invoices ?? []) {
+    if (!FINALIZED.has(invoice.status as string) || !inWindow(invoice)) continue;
+    invoiceOrders += 1;
+    refer(invoice.customer);
+  }
+  const invoicedIntents = new Set<string>();
+  for (const payment of objects.invoicePayments ?? []) {
+    const id = idOf((payment.payment as StripeObject | null | undefined)?.payment_intent);
+    if (id !== undefined) invoicedIntents.add(id);
+  }
+  let oneTimeOrders = 0;
+  for (const intent of objects.paymentIntents ?? []) {
+    if (intent.status !== 'succeeded' || invoicedIntents.has(intent.id as string) || !inWindow(intent))
+      continue;
+    oneTimeOrders += 1;
+    refer(intent.customer);
+  }
+  return {
+    windowDays,
+    windowStart,
+    customersUpserted: customerIds.size,
+    subscriptionsCreated,
+    ordersCreated: invoiceOrders + oneTimeOrders,
+    invoiceOrders,
+    oneTimeOrders,
+  };
+}
+
+/** How many objects of each kind `objects` holds. */
+export function countObjects(objects: SeedObjects): Record<CollectionName, number> {
+  return Object.fromEntries(COLLECTION_NAMES.map((name) => [name, objects[name]?.length ?? 0])) as Record<
+    CollectionName,
+    number
+  >;
+}

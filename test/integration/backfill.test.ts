@@ -1,0 +1,276 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
+import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
+import { current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
+import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
+import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
+import { readAll } from '../support/webhook-helpers.ts';
+
+const SIZE = { customers: 60, subscriptions: 90, invoices: 320, oneTimePayments: 45 };
+const BIG = { customers: 400, subscriptions: 450, invoices: 1500, oneTimePayments: 200 };
+const ACCOUNT = 'acct_1BackfillClinic';
+
+let app: TestApp;
+let handlers: Handlers;
+let token: string;
+
+beforeEach(async () => {
+  app = await createTestApp();
+  handlers = handlersFor(app);
+  token = await app.session(tenantA);
+});
+afterEach(() => app.close());
+
+async function queueRun(tenantId = 'tenant_a') {
+  return requestBackfill({ ...app.deps, clock: app.clock }, tenantId, 90);
+}
+
+const farFuture = () => app.clock.now().getTime() + 15 * 60_000;
+
+async function snapshot(h: Handlers, t: string) {
+  return {
+    customers: await readAll(h, t, 'customers'),
+    subscriptions: await readAll(h, t, 'subscriptions'),
+    orders: await readAll(h, t, 'orders'),
+  };
+}
+
+describe('backfill', () => {
+  it('imports the window per the design rule, with ceil(n/100) list requests, and reports it in the status', async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const runId = await queueRun();
+    const deps = backfillDeps(app);
+    const outcome = await runBackfill(deps, { tenantId: 'tenant_a', runId, deadline: farFuture() });
+
+    expect(outcome).toMatchObject({
+      outcome: 'succeeded',
+      result: {
+        customersUpserted: clinic.expected.customersUpserted,
+        subscriptionsCreated: clinic.expected.subscriptionsCreated,
+        ordersCreated: clinic.expected.ordersCreated,
+      },
+    });
+    const records = await snapshot(handlers, token);
+    expect(records.subscriptions).toHaveLength(clinic.expected.subscriptionsCreated);
+    expect(records.orders).toHaveLength(clinic.expected.ordersCreated);
+    expect(records.orders.filter((o) => o.kind === 'one_time')).toHaveLength(clinic.expected.oneTimeOrders);
+    expect(records.customers).toHaveLength(clinic.expected.customersUpserted);
+    expect(JSON.stringify(records)).not.toMatch(/testpatient/i);
+
+    const stats = app.stripe.stats();
+    expect(stats.byPath['/v1/subscriptions']).toBe(Math.ceil(clinic.objects.subscriptions.length / 100));
+    expect(stats.rateLimited).toBe(0);
+    const status = (await handlers.status({ headers: bearer(token) })).json<{
+      backfill: Record<string, unknown>;
+    }>();
+    expect(status.backfill).toMatchObject({
+      status: 'succeeded',
+      error: null,
+      result: outcome.outcome === 'succeeded' ? outcome.result : null,
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+    });
+  });
+
+  it('a second run over the same data creates nothing', async () => {
+    await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const first = await runBackfill(backfillDeps(app), {
+      tenantId: 'tenant_a',
+      runId: await queueRun(),
+      deadline: farFuture(),
+    });
+    const before = await snapshot(handlers, token);
+    app.clock.advance(60_000);
+    const second = await runBackfill(backfillDeps(app), {
+      tenantId: 'tenant_a',
+      runId: await queueRun(),
+      deadline: farFuture(),
+    });
+    expect(first.outcome).toBe('succeeded');
+    expect(second).toMatchObject({
+      outcome: 'succeeded',
+      result: { subscriptionsCreated: 0, ordersCreated: 0 },
+    });
+    expect(await snapshot(handlers, token)).toEqual(before);
+  });
+
+  it('survives 429 storms and 5xx bursts, and gives up honestly when Stripe keeps failing', async () => {
+    await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    app.stripe.injectFault(
+      '/v1/invoices',
+      { status: 429 },
+      { status: 429 },
+      { status: 429 },
+      { status: 500 },
+      { status: 503 },
+    );
+    app.stripe.injectFault('/v1/subscriptions', { drop: true }, { status: 502 });
+    const ok = await runBackfill(backfillDeps(app), {
+      tenantId: 'tenant_a',
+      runId: await queueRun(),
+      deadline: farFuture(),
+    });
+    expect(ok.outcome).toBe('succeeded');
+
+    app.clock.advance(60_000);
+    app.stripe.injectFault('/v1/customers', ...Array.from({ length: 10 }, () => ({ status: 429 })));
+    const failed = await runBackfill(backfillDeps(app), {
+      tenantId: 'tenant_a',
+      runId: await queueRun(),
+      deadline: farFuture(),
+    });
+    expect(failed).toEqual({ outcome: 'failed', error: 'Stripe rate limit (429) after 6 attempts' });
+    const status = (await handlers.status({ headers: bearer(token) })).json<{
+      backfill: Record<string, unknown>;
+    }>();
+    expect(status.backfill).toMatchObject({
+      status: 'failed',
+      error: 'Stripe rate limit (429) after 6 attempts',
+      result: null,
+    });
+  });
+
+  it('refuses a second worker while one holds the run, and a run that is not the current one', async () => {
+    await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const runId = await queueRun();
+    await expect(queueRun()).rejects.toThrow(/already queued or running/);
+    const status = await app.deps.backfillStatus.begin('tenant_a', runId, app.clock.now(), farFuture());
+    expect(status?.status).toBe('running');
+    expect(
+      await runBackfill(backfillDeps(app), { tenantId: 'tenant_a', runId, deadline: farFuture() }),
+    ).toEqual({
+      outcome: 'refused',
+    });
+    expect(
+      await runBackfill(backfillDeps(app), {
+        tenantId: 'tenant_a',
+        runId: 'another-run',
+        deadline: farFuture(),
+      }),
+    ).toEqual({
+      outcome: 'refused',
+    });
+  });
+
+  it('a webhook event newer than the backfill snapshot wins; an older one does not', async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const sub = clinic.objects.subscriptions.find((s) => s.status === 'active') as {
+      id: string;
+      customer: string;
+    };
+    const runId = await queueRun();
+    // The event is a second newer than the backfill's snapshot: it must survive the backfill.
+    const nowSec = Math.floor(app.clock.now().getTime() / 1000);
+    const newer = stripeEvent(
+      'customer.subscription.updated',
+      current.subscription({ id: sub.id, customer: sub.customer, status: 'past_due' }),
+      {
+        created: nowSec + 1,
+      },
+    );
+    await app.deps.records.apply(
+      'tenant_a',
+      {
+        kind: 'subscription',
+        record: {
+          id: sub.id,
+          customerId: sub.customer,
+          status: 'past_due',
+          currency: 'usd',
+          items: [],
+          mrr: 0,
+          cancelAtPeriodEnd: false,
+          canceledAt: null,
+          endedAt: null,
+          trialEnd: null,
+          currentPeriodEnd: null,
+          created: null,
+        },
+      },
+      { created: (newer as { created: number }).created, rank: 2, eventId: 'evt_newer' },
+    );
+    await runBackfill(backfillDeps(app), { tenantId: 'tenant_a', runId, deadline: farFuture() });
+    const subscriptions = await readAll(handlers, token, 'subscriptions');
+    expect(subscriptions.find((s) => s.id === sub.id)).toMatchObject({ status: 'past_due' });
+  });
+});
+
+describe('resuming', () => {
+  it('a run cut off at 10 different points (timeouts and crashes) ends exactly like an uninterrupted run', async () => {
+    const reference = await createTestApp();
+    try {
+      const refHandlers = handlersFor(reference);
+      const refToken = await reference.session(tenantA);
+      await connectedClinic(reference, 'tenant_a', ACCOUNT, BIG);
+      const refRun = await requestBackfill({ ...reference.deps, clock: reference.clock }, 'tenant_a', 90);
+      const uninterrupted = await runBackfill(backfillDeps(reference), {
+        tenantId: 'tenant_a',
+        runId: refRun,
+        deadline: reference.clock.now().getTime() + 15 * 60_000,
+      });
+      expect(uninterrupted.outcome).toBe('succeeded');
+      const totalPages = uninterrupted.outcome === 'succeeded' ? uninterrupted.progress.pages : 0;
+      expect(totalPages).toBeGreaterThan(10);
+
+      await connectedClinic(app, 'tenant_a', ACCOUNT, BIG);
+      const runId = await queueRun();
+      const cuts = Array.from({ length: 10 }, (_, i) => 1 + Math.floor(((i + 0.5) * totalPages) / 10));
+      let final: Awaited<ReturnType<typeof runBackfill>> | undefined;
+      let attempts = 0;
+      const stops = { continue: 0, crashed: 0 };
+      for (const [index, cut] of [...cuts, Number.POSITIVE_INFINITY].entries()) {
+        attempts += 1;
+        const base_deps = backfillDeps(app);
+        let pagesThisAttempt = 0;
+        const crash = index % 2 === 1 && Number.isFinite(cut);
+        let writes = 0;
+        const real = base_deps.records;
+        const deps = {
+          ...base_deps,
+          records: {
+            apply: (...args: Parameters<typeof real.apply>) => {
+              // A crash in the middle of a page's writes, after some of them landed.
+              if (crash && pagesThisAttempt >= 1 && ++writes > 7) {
+                return Promise.reject(Object.assign(new Error('crash'), { name: 'LambdaTimeout' }));
+              }
+              return real.apply(...args);
+            },
+            list: real.list.bind(real),
+            countRun: real.countRun.bind(real),
+          },
+        };
+        const base = app.clock.now().getTime();
+        const outcome = await runBackfill(deps, {
+          tenantId: 'tenant_a',
+          runId,
+          // A timeout: the clock is pushed past the margin once `cut` pages are done.
+          deadline: base + 10 * 60_000,
+          safetyMarginMs: 60_000,
+          onProgress: (progress) => {
+            pagesThisAttempt += 1;
+            if (!crash && progress.pages >= cut) app.clock.advance(10 * 60_000);
+          },
+        }).catch((error: Error) => ({ outcome: 'crashed' as const, error }));
+        // A crashed worker's lease runs out before the redelivery.
+        app.clock.advance(11 * 60_000);
+        if (outcome.outcome === 'succeeded') {
+          final = outcome;
+          break;
+        }
+        expect(['continue', 'crashed']).toContain(outcome.outcome);
+        stops[outcome.outcome as keyof typeof stops] += 1;
+      }
+      expect(attempts).toBeGreaterThanOrEqual(10);
+      expect(stops.continue).toBeGreaterThanOrEqual(4);
+      expect(stops.crashed).toBeGreaterThanOrEqual(4);
+      expect(final).toBeDefined();
+      expect(final?.outcome === 'succeeded' && final.result).toEqual(
+        uninterrupted.outcome === 'succeeded' && uninterrupted.result,
+      );
+      expect(await snapshot(handlers, token)).toEqual(await snapshot(refHandlers, refToken));
+    } finally {
+      await reference.close();
+    }
+  }, 120_000);
+});
