@@ -112,7 +112,11 @@ describe('GET /api/connect/stripe/callback', () => {
     expect(credential?.token.stripe_user_id).toBe('acct_1ClinicA');
     expect(credential?.token.access_token).toMatch(/^sk_test_/);
     expect(app.queues.sent).toEqual([
-      { queue: 'backfill', job: { tenantId: 'tenant_a', days: 90 }, delaySeconds: 0 },
+      {
+        queue: 'backfill',
+        job: { tenantId: 'tenant_a', days: 90, runId: expect.any(String) },
+        delaySeconds: 0,
+      },
     ]);
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('queued');
     // The DynamoDB side holds no secret at all.
