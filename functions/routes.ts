@@ -73,6 +73,13 @@ export const httpRoutes: readonly HttpRoute[] = [
     needs: ['table:write', 'credentials:delete', 'platform-key', 'revocation-queue:send'],
   },
   {
+    name: 'BackfillRequest',
+    method: 'POST',
+    path: '/api/connect/stripe/backfill',
+    entry: 'functions/backfill-request.ts',
+    needs: ['table:write', 'backfill-queue:send'],
+  },
+  {
     name: 'WebhookTenant',
     method: 'POST',
     path: '/api/webhooks/stripe/{slug}',
@@ -107,4 +114,11 @@ export const revocationWorker = {
   name: 'RevocationWorker',
   entry: 'functions/revocation-worker.ts',
   needs: ['table:read', 'platform-key', 'revocation-queue:send'] as readonly FunctionNeed[],
+} as const;
+
+/** The backfill worker: consumes the backfill queue (and sends its own continuations). */
+export const backfillWorker = {
+  name: 'BackfillWorker',
+  entry: 'functions/backfill-worker.ts',
+  needs: ['table:write', 'platform-key', 'backfill-queue:send'] as readonly FunctionNeed[],
 } as const;

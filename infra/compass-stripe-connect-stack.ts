@@ -3,7 +3,13 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type FunctionNeed, httpRoutes, notFoundRoute, revocationWorker } from '../functions/routes.ts';
+import {
+  backfillWorker,
+  type FunctionNeed,
+  httpRoutes,
+  notFoundRoute,
+  revocationWorker,
+} from '../functions/routes.ts';
 import { Alarms } from './alarms.ts';
 import { createConfigParameters } from './config-parameters.ts';
 import { grantNeeds, type NeedResources } from './function-permissions.ts';
@@ -106,18 +112,20 @@ export class CompassStripeConnectStack extends Stack {
       timeout: REVOCATION_WORKER_TIMEOUT,
       batchSize: 5,
     });
-    // The backfill worker joins here once functions/routes.ts declares it, e.g.
-    //   this.addQueueWorker(backfillWorker, this.queues.backfill.queue,
-    //     { description: 'Imports a tenant\'s Stripe history', timeout: Duration.minutes(15), batchSize: 1 });
-    // and `Backfill: backfill.function` in `workers` below. The backfill queue's visibility
-    // timeout (queues.ts) already allows a 15-minute worker.
+    // One message per invocation: a run owns the whole 15 minutes, stops a minute early and
+    // re-enqueues its continuation; the queue's 16-minute visibility outlasts any invocation.
+    const backfill = this.addQueueWorker(backfillWorker, this.queues.backfill.queue, {
+      description: "Imports a tenant's last 90 days of Stripe history, resumably",
+      timeout: Duration.minutes(15),
+      batchSize: 1,
+    });
 
     this.alarms = new Alarms(this, 'Alarms', {
       deadLetterQueues: {
         Revocation: this.queues.revocation.deadLetterQueue,
         Backfill: this.queues.backfill.deadLetterQueue,
       },
-      workers: { RevocationWorker: revocation.function },
+      workers: { RevocationWorker: revocation.function, BackfillWorker: backfill.function },
     });
   }
 

@@ -10,7 +10,9 @@ import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dyna
 import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
 import { SecretsManagerCredentialStore } from '#shared/adapters/secrets/secrets-manager-credential-store.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
 import { LazyStripeOAuth } from '#shared/adapters/stripe/lazy-stripe-oauth.ts';
+import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import { type Env, loadConfig, type SecretSource } from '#shared/config/config.ts';
 import { systemClock } from '#shared/ports/clock.ts';
@@ -52,10 +54,14 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   const backfillQueue = memo(
     () => new SqsBackfillQueue(sqs(), loadConfig(env, ['backfillQueue']).backfillQueue.backfillQueueUrl),
   );
-  const oauth = memo(() => {
+  const platformKey = memo(() => {
     const { secretKey } = loadConfig(env, ['stripeKey']).stripeKey;
-    return new LazyStripeOAuth(() => resolveSecret(secretKey, 'STRIPE_SECRET_KEY_SECRET_ID'), stripe());
+    return () => resolveSecret(secretKey, 'STRIPE_SECRET_KEY_SECRET_ID');
   });
+  const oauth = memo(() => new LazyStripeOAuth(platformKey(), stripe()));
+  const backfillSource = memo(
+    () => new RateLimitedBackfillSource(new LazyBackfillSource(platformKey(), stripe().apiBaseUrl)),
+  );
   const sessions = memo(() => createSessionVerifier(loadConfig(env, ['session']).session));
   const oauthSettings = memo(() => {
     const { oauth: o } = loadConfig(env, ['oauth']);
@@ -92,6 +98,9 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   );
 
   return {
+    get backfillSource() {
+      return backfillSource();
+    },
     get records() {
       return records();
     },

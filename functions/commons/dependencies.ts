@@ -7,6 +7,7 @@ import type { BackfillQueue, RevocationQueue } from '#shared/ports/job-queues.ts
 import type { Log } from '#shared/ports/log.ts';
 import type { OAuthStateStore } from '#shared/ports/oauth-state-store.ts';
 import type { RecordStore } from '#shared/ports/record-store.ts';
+import type { StripeBackfillSource } from '#shared/ports/stripe-backfill-source.ts';
 import type { StripeOAuth } from '#shared/ports/stripe-oauth.ts';
 import type { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 
@@ -37,6 +38,8 @@ export interface AppDependencies {
   readonly sessions: SessionVerifier;
   readonly oauthSettings: OAuthSettings;
   readonly records: RecordStore;
+  /** Paced, retrying reads of a connected account's lists (the backfill's only Stripe access). */
+  readonly backfillSource: StripeBackfillSource & { readonly stats?: { readonly requests: number } };
   /** One per container: its caches are what keep warm webhook calls off Secrets Manager. */
   readonly webhooks: StripeWebhookReceiver;
   readonly clock: Clock;

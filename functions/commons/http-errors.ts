@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { BackfillInProgressError } from '#shared/errors/backfill-in-progress-error.ts';
 import { ConfigError } from '#shared/errors/config-error.ts';
 import { DependencyUnavailableError } from '#shared/errors/dependency-unavailable-error.ts';
 import { DisconnectInProgressError } from '#shared/errors/disconnect-in-progress-error.ts';
@@ -54,6 +55,7 @@ export function toErrorResponse(error: unknown, log: Log): HttpResponse {
     return jsonError(401, 'unauthorized', error.message);
   }
   if (error instanceof NotConnectedError) return jsonError(404, 'not_connected', error.message);
+  if (error instanceof BackfillInProgressError) return jsonError(409, 'backfill_in_progress', error.message);
   if (error instanceof DisconnectInProgressError)
     return jsonError(409, 'disconnect_in_progress', error.message);
   if (error instanceof DependencyUnavailableError) {

@@ -8,7 +8,9 @@ import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dyna
 import { FileCredentialStore } from '#shared/adapters/local/file-credential-store.ts';
 import type { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
+import { StripeSdkBackfillSource } from '#shared/adapters/stripe/stripe-sdk-backfill-source.ts';
 import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
@@ -64,6 +66,16 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     backfillQueue: options.queues,
     oauth,
     records,
+    backfillSource: new RateLimitedBackfillSource(
+      new StripeSdkBackfillSource(
+        createStripeClient({
+          secretKey: options.stripeSecretKey,
+          apiBaseUrl: options.stripe.apiBaseUrl,
+          timeoutMs: 20_000,
+          maxNetworkRetries: 0,
+        }),
+      ),
+    ),
     webhooks: new StripeWebhookReceiver({
       integrations,
       credentials,

@@ -12,7 +12,9 @@ import { createSessionVerifier } from '#shared/adapters/session/session-verifier
 import { type Env, loadConfig } from '#shared/config/config.ts';
 import { TENANT_ID_PATTERN, TENANT_SLUG_PATTERN } from '#shared/domain/tenant.ts';
 import { systemClock } from '#shared/ports/clock.ts';
+import { processBackfillJob } from '#shared/use-cases/backfill/process-backfill-job.ts';
 import { retryRevocation } from '#shared/use-cases/retry-revocation.ts';
+import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import type { HttpHandler } from '../../functions/commons/http-handler.ts';
 import { logger } from '../../functions/commons/logger.ts';
@@ -61,6 +63,7 @@ const handlerFactories: Record<string, (deps: AppDependencies) => HttpHandler> =
   WebhookTenant: createTenantWebhookHandler,
   WebhookConnect: createConnectWebhookHandler,
   RecordsRead: createRecordsReadHandler,
+  BackfillRequest: createBackfillRequestHandler,
 };
 
 /**
@@ -148,8 +151,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       revocation: async (job) => {
         if (deps) await retryRevocation(deps, job);
       },
+      // The worker's 15 minutes, as on Lambda; a longer run continues through the queue.
       backfill: async (job) => {
-        logger.info('backfill_queued_locally', { tenantId: job.tenantId, days: job.days });
+        if (deps) {
+          await processBackfillJob(
+            { ...deps, source: deps.backfillSource },
+            job,
+            systemClock.now().getTime() + 15 * 60_000,
+          );
+        }
       },
     },
     (error, message) =>

@@ -5,7 +5,13 @@ import { type App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FunctionNeed, httpRoutes, notFoundRoute, revocationWorker } from '#functions/routes.ts';
+import {
+  backfillWorker,
+  type FunctionNeed,
+  httpRoutes,
+  notFoundRoute,
+  revocationWorker,
+} from '#functions/routes.ts';
 import { createApp } from '#infra/app.ts';
 import type { CompassStripeConnectStack } from '#infra/compass-stripe-connect-stack.ts';
 import { flatten } from '#infra/nag-findings.ts';
@@ -27,6 +33,7 @@ const allFunctions: readonly FunctionDefinition[] = [
   ...httpRoutes,
   { name: notFoundRoute.name, needs: [] },
   revocationWorker,
+  backfillWorker,
 ];
 
 const CONFIG_ENV = [
@@ -328,8 +335,21 @@ describe('queues', () => {
     expect(queues[queueId(stack.queues.backfill.queue)]?.Properties.VisibilityTimeout).toBe(16 * 60);
   });
 
+  it('feeds the backfill queue to its worker one message at a time, with a 15-minute timeout', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionLogicalId(backfillWorker.name) },
+      EventSourceArn: { 'Fn::GetAtt': [queueId(stack.queues.backfill.queue), 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: "Imports a tenant's last 90 days of Stripe history, resumably",
+      Timeout: 900,
+    });
+  });
+
   it('feeds the revocation queue to the worker in batches of 5, reporting item failures', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionLogicalId(revocationWorker.name) },
       EventSourceArn: { 'Fn::GetAtt': [queueId(stack.queues.revocation.queue), 'Arn'] },
@@ -363,7 +383,7 @@ describe('alarms', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route, plus NotFound and the revocation worker, and no others', () => {
+  it('has one function per route, plus NotFound and the two workers, and no others', () => {
     template.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
     for (const fn of allFunctions) expect(stack.functions.has(fn.name), fn.name).toBe(true);
   });
@@ -384,7 +404,7 @@ describe('functions', () => {
       const fn = functions[functionLogicalId(name)];
       expect(fn?.Properties).toMatchObject({
         MemorySize: 256,
-        Timeout: name === revocationWorker.name ? 60 : 10,
+        Timeout: name === revocationWorker.name ? 60 : name === backfillWorker.name ? 900 : 10,
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
       });

@@ -14,6 +14,20 @@ export interface RequestBackfillDeps {
   readonly clock: Clock;
 }
 
+/** Records a new run (at most one queued or running per tenant) and returns its id. */
+export async function createBackfillRun(
+  deps: Pick<RequestBackfillDeps, 'backfillStatus' | 'clock'>,
+  tenantId: string,
+  days = DEFAULT_BACKFILL_DAYS,
+): Promise<string> {
+  const runId = randomUUID();
+  const at = deps.clock.now();
+  if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at }, STALE_QUEUED_MS))) {
+    throw new BackfillInProgressError();
+  }
+  return runId;
+}
+
 /**
  * Queues a backfill run for a tenant (after a connect, or a tenant's re-sync): records the run,
  * then sends its message. If the message cannot be sent, the run is marked failed with that
@@ -24,11 +38,7 @@ export async function requestBackfill(
   tenantId: string,
   days = DEFAULT_BACKFILL_DAYS,
 ): Promise<string> {
-  const runId = randomUUID();
-  const at = deps.clock.now();
-  if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at }, STALE_QUEUED_MS))) {
-    throw new BackfillInProgressError();
-  }
+  const runId = await createBackfillRun(deps, tenantId, days);
   try {
     await deps.backfillQueue.enqueueBackfill({ tenantId, days, runId });
   } catch (error) {

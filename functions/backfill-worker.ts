@@ -1,0 +1,61 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseBackfillJob } from '#shared/domain/backfill-job.ts';
+import {
+  type BackfillJobOutcome,
+  processBackfillJob,
+} from '#shared/use-cases/backfill/process-backfill-job.ts';
+import { createAwsDependencies } from './commons/aws-dependencies.ts';
+import type { AppDependencies } from './commons/dependencies.ts';
+import { memo } from './commons/dependencies.ts';
+import { logger } from './commons/logger.ts';
+
+type Deps = Pick<
+  AppDependencies,
+  'backfillStatus' | 'backfillQueue' | 'integrations' | 'records' | 'backfillSource' | 'clock' | 'log'
+>;
+
+/** Direct invocation (`aws lambda invoke … --payload '{"tenantId":"…","days":90}'`). */
+export interface DirectBackfillRequest {
+  readonly tenantId: string;
+  readonly days?: number;
+}
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return Array.isArray((event as SQSEvent | null)?.Records);
+}
+
+/**
+ * The backfill worker: SQS messages (one per invocation; a throw reports the message as failed,
+ * so SQS redelivers it after the visibility timeout and the run resumes from its checkpoint), or
+ * a direct invocation that answers with the run's outcome.
+ */
+export function createBackfillWorker(deps: Deps) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const source = deps.backfillSource;
+  const run = (job: unknown, context: Context) =>
+    processBackfillJob(
+      { ...deps, source },
+      parseBackfillJob(job),
+      deps.clock.now().getTime() + context.getRemainingTimeInMillis(),
+    );
+
+  return middy(
+    async (
+      event: SQSEvent | DirectBackfillRequest,
+      context: Context,
+    ): Promise<SQSBatchResponse | BackfillJobOutcome> => {
+      if (!isSqsEvent(event)) return run(event, context);
+      const processRecord = async (record: SQSRecord) => {
+        await run(JSON.parse(record.body), context);
+      };
+      return processPartialResponse(event, processRecord, processor, { context });
+    },
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+const worker = memo(() => createBackfillWorker(createAwsDependencies()));
+export const handler = (event: SQSEvent | DirectBackfillRequest, context: Context) =>
+  worker()(event, context);

@@ -1,0 +1,152 @@
+import type { SQSEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
+import { createBackfillWorker } from '../../functions/backfill-worker.ts';
+import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
+import { bearer, handlersFor } from '../support/handlers.ts';
+import { createTestApp, httpEvent, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
+
+const SIZE = { customers: 30, subscriptions: 40, invoices: 150, oneTimePayments: 20 };
+/** The worker's Lambda gets 15 minutes. */
+const workerContext = { ...lambdaContext, getRemainingTimeInMillis: () => 900_000 };
+
+let app: TestApp;
+
+beforeEach(async () => {
+  app = await createTestApp();
+});
+afterEach(() => app.close());
+
+function worker() {
+  return createBackfillWorker({ ...app.deps, backfillSource: backfillDeps(app).source });
+}
+
+const sqs = (body: unknown, messageId = 'm-1'): SQSEvent => ({
+  Records: [
+    {
+      messageId,
+      receiptHandle: 'r',
+      body: JSON.stringify(body),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '0',
+        SenderId: 's',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:backfill',
+      awsRegion: 'us-east-1',
+    },
+  ],
+});
+
+describe('POST /api/connect/stripe/backfill', () => {
+  it('queues a re-sync (202), refuses a second while one is queued (409), and needs a connection', async () => {
+    const handler = createBackfillRequestHandler(app.deps);
+    const token = await app.session(tenantA);
+    const call = () =>
+      handler(httpEvent('POST', '/api/connect/stripe/backfill', { headers: bearer(token) }), lambdaContext);
+
+    const notConnected = await call();
+    expect(notConnected.statusCode).toBe(404);
+    await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const queued = await call();
+    expect(queued.statusCode).toBe(202);
+    expect(JSON.parse(queued.body ?? '')).toEqual({ status: 'queued', runId: expect.any(String) });
+    expect(app.queues.sent).toEqual([
+      expect.objectContaining({ queue: 'backfill', job: expect.objectContaining({ tenantId: 'tenant_a' }) }),
+    ]);
+    const again = await call();
+    expect(again.statusCode).toBe(409);
+    expect(JSON.parse(again.body ?? '')).toMatchObject({ error: 'backfill_in_progress' });
+    const unsigned = await handler(httpEvent('POST', '/api/connect/stripe/backfill'), lambdaContext);
+    expect(unsigned.statusCode).toBe(401);
+  });
+});
+
+describe('backfill worker', () => {
+  it('runs a queued run from SQS and the status shows the result', async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const handler = createBackfillRequestHandler(app.deps);
+    const token = await app.session(tenantA);
+    await handler(
+      httpEvent('POST', '/api/connect/stripe/backfill', { headers: bearer(token) }),
+      lambdaContext,
+    );
+    const job = app.queues.sent[0]?.job;
+
+    const response = await worker()(sqs(job), workerContext);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const status = (await handlersFor(app).status({ headers: bearer(token) })).json<{
+      backfill: Record<string, unknown>;
+    }>();
+    expect(status.backfill).toMatchObject({
+      status: 'succeeded',
+      result: {
+        customersUpserted: clinic.expected.customersUpserted,
+        subscriptionsCreated: clinic.expected.subscriptionsCreated,
+        ordersCreated: clinic.expected.ordersCreated,
+      },
+    });
+  });
+
+  it('answers a direct invocation with the outcome, and refuses a malformed one', async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const outcome = await worker()({ tenantId: 'tenant_a', days: 90 }, workerContext);
+    expect(outcome).toMatchObject({
+      outcome: 'succeeded',
+      runId: expect.any(String),
+      result: { subscriptionsCreated: clinic.expected.subscriptionsCreated },
+    });
+    await expect(worker()({ tenantId: '../etc', days: 90 }, workerContext)).rejects.toThrow(/tenantId/);
+    await expect(worker()({ tenantId: 'tenant_a', days: 9000 }, workerContext)).rejects.toThrow(/days/);
+  });
+
+  it('stops before its deadline and re-enqueues the continuation, which finishes the run', async () => {
+    await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const short = { ...lambdaContext, getRemainingTimeInMillis: () => 61_000 };
+    // With 61 s left and a 60 s margin, the first page is the last of this invocation.
+    const clock = app.clock;
+    let calls = 0;
+    const realNow = clock.now.bind(clock);
+    clock.now = () => {
+      calls += 1;
+      return new Date(realNow().getTime() + (calls > 4 ? 5_000 : 0));
+    };
+    const first = await worker()({ tenantId: 'tenant_a', days: 90 }, short);
+    clock.now = realNow;
+    expect(first).toMatchObject({ outcome: 'continue' });
+    const continuation = app.queues.sent.find((m) => m.queue === 'backfill');
+    expect(continuation?.job).toMatchObject({
+      tenantId: 'tenant_a',
+      runId: (first as { runId: string }).runId,
+    });
+    const result = await worker()(sqs(continuation?.job), workerContext);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('succeeded');
+  });
+
+  it('reports a transient fault as a batch item failure, so SQS redelivers and the run resumes', async () => {
+    await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const handler = createBackfillRequestHandler(app.deps);
+    await handler(
+      httpEvent('POST', '/api/connect/stripe/backfill', { headers: bearer(await app.session(tenantA)) }),
+      lambdaContext,
+    );
+    const job = app.queues.sent[0]?.job;
+    const apply = app.deps.records.apply.bind(app.deps.records);
+    app.deps.records.apply = async () => {
+      throw Object.assign(new Error('throttled'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: {},
+      });
+    };
+    await expect(worker()(sqs(job), workerContext)).rejects.toThrow(/All records failed/);
+    app.deps.records.apply = apply;
+    app.clock.advance(16 * 60_000);
+    expect(await worker()(sqs(job), workerContext)).toEqual({ batchItemFailures: [] });
+    expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('succeeded');
+  });
+});
