@@ -33,6 +33,8 @@ import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
 
 export const LOCAL_TABLE_NAME = 'compass-stripe-connect-local';
+/** Where a running `npm run dev` says which DynamoDB endpoint it serves. */
+export const STACK_STATE_FILE = 'dev-stack.json';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface LocalStackOptions {
@@ -144,6 +146,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   await createTableIfMissing(raw, LOCAL_TABLE_NAME);
   raw.destroy();
+  // Lets `npm run backfill` use this stack's DynamoDB while it runs (its files are locked).
+  const stateFile = join(dataDir, STACK_STATE_FILE);
+  if (!options.inMemory) {
+    await writeFile(stateFile, JSON.stringify({ pid: process.pid, dynamoEndpoint: dynalite.endpoint }), {
+      mode: 0o600,
+    });
+  }
 
   let deps: AppDependencies | undefined;
   const queues = new InProcessQueues(
@@ -258,6 +267,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async close() {
       queues.close();
       await closeServer();
+      if (!options.inMemory) await rm(stateFile, { force: true });
       await dynalite.close();
     },
   };

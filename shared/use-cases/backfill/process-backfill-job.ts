@@ -19,6 +19,10 @@ export async function processBackfillJob(
   deadline: number,
   onProgress?: Parameters<typeof runBackfill>[1]['onProgress'],
 ): Promise<BackfillJobOutcome> {
+  if (!job.runId && (await deps.integrations.getByTenant(job.tenantId))?.status !== 'connected') {
+    // Nothing to record a run against: answer without leaving a status behind.
+    return { outcome: 'failed', error: 'Stripe is not connected', runId: '' };
+  }
   const runId = job.runId ?? (await createBackfillRun(deps, job.tenantId, job.days));
   const outcome = await runBackfill(deps, {
     tenantId: job.tenantId,
