@@ -1,4 +1,9 @@
-import type { BackfillResult, BackfillState, BackfillStatusStore } from '../ports/backfill-status-store.ts';
+import type {
+  BackfillProgress,
+  BackfillResult,
+  BackfillState,
+  BackfillStatusStore,
+} from '../ports/backfill-status-store.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 
 /** The status contract of design §3 "Details that other code relies on"; absent fields are null. */
@@ -23,6 +28,8 @@ export interface ConnectionStatus {
     finishedAt: string | null;
     error: string | null;
     result: BackfillResult | null;
+    /** Live counters while it runs: phase, pages, Stripe requests, objects read per type. */
+    progress: { phase: string; pages: number; requests: number; objects: BackfillProgress['objects'] } | null;
   };
 }
 
@@ -63,6 +70,15 @@ export async function getConnectionStatus(
       finishedAt: connected ? (backfill?.finishedAt ?? null) : null,
       error: connected ? (backfill?.error ?? null) : null,
       result: connected ? (backfill?.result ?? null) : null,
+      progress:
+        connected && backfill?.progress
+          ? {
+              phase: backfill.progress.phase,
+              pages: backfill.progress.pages,
+              requests: backfill.progress.requests,
+              objects: backfill.progress.objects,
+            }
+          : null,
     },
   };
 }

@@ -70,6 +70,12 @@ describe('backfill', () => {
       result: outcome.outcome === 'succeeded' ? outcome.result : null,
       startedAt: expect.any(String),
       finishedAt: expect.any(String),
+      progress: {
+        phase: 'counting',
+        pages: expect.any(Number),
+        requests: expect.any(Number),
+        objects: expect.any(Object),
+      },
     });
   });
 

@@ -100,7 +100,14 @@ describe('GET /api/connect/stripe/status', () => {
         tenantEndpoint: { url: null, secretConfigured: false, lastEventAt: null },
         connectEndpoint: { lastEventAt: null },
       },
-      backfill: { status: null, startedAt: null, finishedAt: null, error: null, result: null },
+      backfill: {
+        status: null,
+        startedAt: null,
+        finishedAt: null,
+        error: null,
+        result: null,
+        progress: null,
+      },
     });
   });
 
@@ -123,7 +130,14 @@ describe('GET /api/connect/stripe/status', () => {
         },
         connectEndpoint: { lastEventAt: null },
       },
-      backfill: { status: 'queued', startedAt: null, finishedAt: null, error: null, result: null },
+      backfill: {
+        status: 'queued',
+        startedAt: null,
+        finishedAt: null,
+        error: null,
+        result: null,
+        progress: null,
+      },
     });
   });
 
