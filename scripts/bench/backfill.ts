@@ -1,0 +1,399 @@
+/**
+ * `npm run bench:backfill`: one 90-day backfill of a large clinic (5,000 customers, 6,000
+ * subscriptions, 30,000 invoices, 3,000 one-time payments over 180 days), in process, against
+ * the fake Stripe (30 ms per request, Stripe test mode's 25 requests/s per account, 429 above it)
+ * and dynalite. Prints, per list, the requests made against the ideal `ceil(n / 100)`, the 429s,
+ * the wall time against the rate limit's lower bound, DynamoDB writes, peak RSS and the result
+ * against what the seed says it should be. Numbers, not assertions: shared machines vary.
+ *
+ * `BACKFILL_BENCH_RPS` sets the backfill's pace (default `DEFAULT_RATE_LIMIT.requestsPerSecond`).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
+import { startDynalite } from '#shared/adapters/local/dynalite-server.ts';
+import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
+import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import {
+  DEFAULT_RATE_LIMIT,
+  RateLimitedBackfillSource,
+  type RateLimitOptions,
+} from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
+import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
+import { StripeSdkBackfillSource } from '#shared/adapters/stripe/stripe-sdk-backfill-source.ts';
+import { loadConfig } from '#shared/config/config.ts';
+import type { StripeIntegration } from '#shared/domain/integration.ts';
+import type { BackfillProgress } from '#shared/ports/backfill-status-store.ts';
+import { systemClock } from '#shared/ports/clock.ts';
+import type { RecordStore } from '#shared/ports/record-store.ts';
+import {
+  BACKFILL_PHASES,
+  type BackfillPhase,
+  type StripeBackfillSource,
+} from '#shared/ports/stripe-backfill-source.ts';
+import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
+import { type RunBackfillOutcome, runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
+import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
+import { seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
+import type { StripeObject } from '../../test/fixtures/stripe-objects.ts';
+import { createLocalDependencies } from '../local/local-dependencies.ts';
+
+const SIZE = { customers: 5000, subscriptions: 6000, invoices: 30_000, oneTimePayments: 3000 };
+const SEED_DAYS = 180;
+const WINDOW_DAYS = 90;
+const LATENCY_MS = 30;
+const STRIPE_RATE_LIMIT = 25;
+const PAGE = 100;
+/** A Lambda's 15 minutes per invocation; a run that needs more continues, as after an SQS hand-over. */
+const INVOCATION_MS = 15 * 60_000;
+const MAX_INVOCATIONS = 20;
+const RSS_SAMPLE_MS = 100;
+const TARGET_WALL_RATIO = 1.25;
+const TARGET_RSS_MB = 256;
+const ACCOUNT = 'acct_1BenchBackfill';
+const TENANT = 'bench_tenant';
+const PATHS: Record<BackfillPhase, string> = {
+  subscriptions: '/v1/subscriptions',
+  invoices: '/v1/invoices',
+  payment_intents: '/v1/payment_intents',
+  customers: '/v1/customers',
+};
+const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
+const quiet = { info() {}, warn() {}, error() {} };
+
+interface PhaseCounts {
+  requests: number;
+  ok: number;
+  rateLimited: number;
+  otherErrors: number;
+  objects: number;
+}
+
+/** Counts, per list, what the SDK source sends and gets back (inside the pacing and retries). */
+class CountingSource implements StripeBackfillSource {
+  readonly byPhase = Object.fromEntries(
+    BACKFILL_PHASES.map((phase) => [
+      phase,
+      { requests: 0, ok: 0, rateLimited: 0, otherErrors: 0, objects: 0 } satisfies PhaseCounts,
+    ]),
+  ) as Record<BackfillPhase, PhaseCounts>;
+
+  constructor(private readonly inner: StripeBackfillSource) {}
+
+  async listPage(...args: Parameters<StripeBackfillSource['listPage']>) {
+    const counts = this.byPhase[args[0]];
+    counts.requests += 1;
+    try {
+      const page = await this.inner.listPage(...args);
+      counts.ok += 1;
+      counts.objects += page.data.length;
+      return page;
+    } catch (error) {
+      if ((error as { statusCode?: unknown } | null)?.statusCode === 429) counts.rateLimited += 1;
+      else counts.otherErrors += 1;
+      throw error;
+    }
+  }
+}
+
+function pace(): RateLimitOptions {
+  const raw = process.env.BACKFILL_BENCH_RPS;
+  if (raw === undefined || raw === '') return DEFAULT_RATE_LIMIT;
+  const requestsPerSecond = Number(raw);
+  if (!Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0) {
+    throw new Error(`BACKFILL_BENCH_RPS must be a positive number, not ${JSON.stringify(raw)}`);
+  }
+  return { ...DEFAULT_RATE_LIMIT, requestsPerSecond };
+}
+
+async function main() {
+  const rateLimit = pace();
+  const dynalite = await startDynalite();
+  const stripe = new FakeStripe({ latencyMs: LATENCY_MS, rateLimit: { perSecond: STRIPE_RATE_LIMIT } });
+  const stripeUrl = await stripe.start();
+  const secretsDir = await mkdtemp(join(tmpdir(), 'bench-secrets-'));
+  const tableName = `bench-${randomUUID()}`;
+  await createTableIfMissing(createDynamoDbClient({ endpoint: dynalite.endpoint }), tableName);
+
+  const dynamoCommands = new Map<string, number>();
+  const instrument = (client: DynamoDBClient) =>
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = context.commandName ?? 'unknown';
+        dynamoCommands.set(name, (dynamoCommands.get(name) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchCounter' },
+    );
+  const config = loadConfig(
+    {
+      STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
+      STRIPE_API_BASE_URL: stripeUrl,
+      OAUTH_REDIRECT_BASE_URL: 'https://api.compass.test',
+      SESSION_JWT_SECRET: 'benchmark-session-secret-at-least-32-bytes',
+    },
+    ['stripe', 'oauth', 'session'],
+  );
+  const queues = new InProcessQueues();
+  const deps = createLocalDependencies({
+    dynamoEndpoint: dynalite.endpoint,
+    tableName,
+    secretsDir,
+    stripe: config.stripe,
+    stripeSecretKey: stripe.secretKey,
+    oauth: config.oauth,
+    sessions: createSessionVerifier(config.session),
+    queues,
+    clock: systemClock,
+    log: quiet,
+    instrumentDynamoDb: instrument,
+  });
+
+  // A connected clinic with its Stripe data, as after the OAuth flow (see test/support/backfill-helpers.ts).
+  const now = Math.floor(systemClock.now().getTime() / 1000);
+  const clinic = seedClinic({ accountId: ACCOUNT, now, days: SEED_DAYS, windowDays: WINDOW_DAYS, ...SIZE });
+  stripe.connectAccount(ACCOUNT);
+  stripe.seed(ACCOUNT, clinic.objects);
+  const integration: StripeIntegration = {
+    tenantId: TENANT,
+    tenantSlug: 'bench-clinic',
+    stripeAccountId: ACCOUNT,
+    livemode: false,
+    scope: 'read_write',
+    connectedAt: systemClock.now().toISOString(),
+    status: 'connected',
+    webhookSecretConfigured: false,
+  };
+  await deps.integrations.claimAccount(ACCOUNT, TENANT, systemClock.now());
+  await deps.integrations.save(integration);
+  const runId = await requestBackfill(deps, TENANT, WINDOW_DAYS);
+  const windowStart = (await deps.backfillStatus.get(TENANT))?.windowStart;
+  if (windowStart === undefined) throw new Error('the queued run has no status');
+
+  // n per list, with the filters the backfill's lists use.
+  const createdInWindow = (objects: readonly StripeObject[]) =>
+    objects.filter((o) => (o.created as number) >= windowStart).length;
+  const listed: Record<BackfillPhase, number> = {
+    subscriptions: clinic.objects.subscriptions.length,
+    invoices: createdInWindow(clinic.objects.invoices),
+    payment_intents: createdInWindow(clinic.objects.paymentIntents),
+    customers: createdInWindow(clinic.objects.customers),
+  };
+
+  const stripeClient = createStripeClient({ secretKey: stripe.secretKey, apiBaseUrl: new URL(stripeUrl) });
+  const counting = new CountingSource(new StripeSdkBackfillSource(stripeClient));
+  const source = new RateLimitedBackfillSource(counting, {
+    ...rateLimit,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
+
+  // Where the time goes: awaiting Stripe (pacing included) versus everything else (writes, checkpoints).
+  let sourceMs = 0;
+  const timedSource = {
+    stats: source.stats,
+    async listPage(...args: Parameters<StripeBackfillSource['listPage']>) {
+      const t0 = performance.now();
+      try {
+        return await source.listPage(...args);
+      } finally {
+        sourceMs += performance.now() - t0;
+      }
+    },
+  };
+  // What the writes are: record changes applied, by kind.
+  const appliedByKind = new Map<string, number>();
+  const records: RecordStore = {
+    apply: (tenantId, change, version, origin) => {
+      appliedByKind.set(change.kind, (appliedByKind.get(change.kind) ?? 0) + 1);
+      return deps.records.apply(tenantId, change, version, origin);
+    },
+    countRun: (tenantId, id) => deps.records.countRun(tenantId, id),
+    list: (tenantId, collection, limit, cursor) => deps.records.list(tenantId, collection, limit, cursor),
+  };
+
+  const baseline = process.memoryUsage();
+  let peakRss = baseline.rss;
+  let peakHeap = baseline.heapUsed;
+  const sampleRss = () => {
+    const usage = process.memoryUsage();
+    peakRss = Math.max(peakRss, usage.rss);
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+  };
+  stripe.resetStats();
+  dynamoCommands.clear();
+  let lastProgress: BackfillProgress | undefined;
+  const outcomes: RunBackfillOutcome['outcome'][] = [];
+  let outcome: RunBackfillOutcome | undefined;
+  const sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
+  const started = performance.now();
+  try {
+    for (let invocation = 0; invocation < MAX_INVOCATIONS; invocation += 1) {
+      outcome = await runBackfill(
+        {
+          backfillStatus: deps.backfillStatus,
+          integrations: deps.integrations,
+          records,
+          source: timedSource,
+          clock: systemClock,
+          log: quiet,
+        },
+        {
+          tenantId: TENANT,
+          runId,
+          deadline: systemClock.now().getTime() + INVOCATION_MS,
+          onProgress: (progress) => {
+            lastProgress = progress;
+          },
+        },
+      );
+      outcomes.push(outcome.outcome);
+      if (outcome.outcome !== 'continue') break;
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const elapsedMs = performance.now() - started;
+  sampleRss();
+
+  const stats = stripe.stats();
+  const listRequests = Object.fromEntries(
+    BACKFILL_PHASES.map((phase) => {
+      const n = listed[phase];
+      const ideal = Math.ceil(n / PAGE);
+      const counts = counting.byPhase[phase];
+      const requests = stats.byPath[PATHS[phase]] ?? 0;
+      return [
+        phase,
+        {
+          path: PATHS[phase],
+          objectsInList: n,
+          objectsRead: counts.objects,
+          ideal,
+          requests,
+          overIdeal: requests - ideal,
+          rateLimited: counts.rateLimited,
+          otherErrors: counts.otherErrors,
+          target: `<= ${ideal + 1}: ${requests <= ideal + 1 ? 'pass' : 'FAIL'}`,
+        },
+      ];
+    }),
+  );
+  const idealTotal = BACKFILL_PHASES.reduce((sum, phase) => sum + Math.ceil(listed[phase] / PAGE), 0);
+  const stripeRequests = BACKFILL_PHASES.reduce((sum, phase) => sum + (stats.byPath[PATHS[phase]] ?? 0), 0);
+  const boundSeconds = stripeRequests / STRIPE_RATE_LIMIT;
+  const wallSeconds = elapsedMs / 1000;
+  const dynamoWrites = sumCommands(dynamoCommands, (name) => WRITE_COMMAND.test(name));
+  const dynamoReads = sumCommands(dynamoCommands, (name) => !WRITE_COMMAND.test(name));
+  const actual = outcome?.outcome === 'succeeded' ? outcome.result : null;
+  const expected = {
+    customersUpserted: clinic.expected.customersUpserted,
+    subscriptionsCreated: clinic.expected.subscriptionsCreated,
+    ordersCreated: clinic.expected.ordersCreated,
+  };
+  const resultEqual =
+    actual !== null &&
+    actual.customersUpserted === expected.customersUpserted &&
+    actual.subscriptionsCreated === expected.subscriptionsCreated &&
+    actual.ordersCreated === expected.ordersCreated;
+  const peakRssMb = toMb(peakRss);
+  const ratio = wallSeconds / boundSeconds;
+  const allWithinIdeal = BACKFILL_PHASES.every(
+    (phase) => (stats.byPath[PATHS[phase]] ?? 0) <= Math.ceil(listed[phase] / PAGE) + 1,
+  );
+
+  const report = {
+    setup: {
+      seeded: {
+        ...SIZE,
+        days: SEED_DAYS,
+        objects: Object.fromEntries(
+          Object.entries(clinic.objects).map(([name, list]) => [name, list.length]),
+        ),
+      },
+      windowDays: WINDOW_DAYS,
+      windowStart: new Date(windowStart * 1000).toISOString(),
+      fakeStripe: { latencyMs: LATENCY_MS, rateLimitPerSecondPerAccount: STRIPE_RATE_LIMIT },
+      pace: {
+        requestsPerSecond: rateLimit.requestsPerSecond,
+        maxConcurrent: rateLimit.maxConcurrent,
+        maxAttempts: rateLimit.maxAttempts,
+        fromEnv: process.env.BACKFILL_BENCH_RPS !== undefined && process.env.BACKFILL_BENCH_RPS !== '',
+      },
+    },
+    outcome: outcome?.outcome ?? 'none',
+    ...(outcome?.outcome === 'failed' ? { error: outcome.error } : {}),
+    invocations: outcomes.length,
+    listRequests,
+    stripe: {
+      requests: stripeRequests,
+      idealRequests: idealTotal,
+      rateLimited: stats.rateLimited,
+      byStatus: stats.byStatus,
+      source: source.stats,
+      progress: lastProgress
+        ? { pages: lastProgress.pages, requests: lastProgress.requests, objects: lastProgress.objects }
+        : null,
+    },
+    wallTime: {
+      seconds: round(wallSeconds),
+      rateLimitBoundSeconds: round(boundSeconds),
+      idealRequestsBoundSeconds: round(idealTotal / STRIPE_RATE_LIMIT),
+      ratio: round(ratio),
+      awaitingStripeSeconds: round(sourceMs / 1000),
+      elsewhereSeconds: round(wallSeconds - sourceMs / 1000),
+      perPageMs: {
+        stripe: round(sourceMs / Math.max(1, stripeRequests)),
+        elsewhere: round((elapsedMs - sourceMs) / Math.max(1, stripeRequests)),
+      },
+    },
+    dynamoDb: {
+      writes: dynamoWrites,
+      reads: dynamoReads,
+      writesPerObjectRead: round(dynamoWrites / Math.max(1, sumObjects(counting))),
+      byCommand: Object.fromEntries([...dynamoCommands].sort(([a], [b]) => a.localeCompare(b))),
+      recordChangesApplied: Object.fromEntries(appliedByKind),
+    },
+    memory: {
+      peakRssMb,
+      rssBeforeRunMb: toMb(baseline.rss),
+      peakGrowthDuringRunMb: round(peakRssMb - toMb(baseline.rss)),
+      heapUsedBeforeRunMb: toMb(baseline.heapUsed),
+      peakHeapUsedMb: toMb(peakHeap),
+      note: 'RSS of the whole process: the seeded fake Stripe and in-memory dynalite included',
+    },
+    result: { actual, expected, equal: resultEqual },
+    targets: {
+      'list requests <= ideal + 1 per type': allWithinIdeal ? 'pass' : 'FAIL',
+      [`wall time <= ${TARGET_WALL_RATIO}x rate-limit bound (${round(ratio)}x)`]:
+        ratio <= TARGET_WALL_RATIO ? 'pass' : 'FAIL',
+      [`peak RSS < ${TARGET_RSS_MB} MB (${peakRssMb} MB)`]: peakRssMb < TARGET_RSS_MB ? 'pass' : 'FAIL',
+      'result equals expected': resultEqual ? 'pass' : 'FAIL',
+    },
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+
+  queues.close();
+  await stripe.stop();
+  await dynalite.close();
+  await rm(secretsDir, { recursive: true, force: true });
+}
+
+function sumCommands(commands: Map<string, number>, include: (name: string) => boolean): number {
+  let total = 0;
+  for (const [name, count] of commands) if (include(name)) total += count;
+  return total;
+}
+
+function sumObjects(source: CountingSource): number {
+  return BACKFILL_PHASES.reduce((sum, phase) => sum + source.byPhase[phase].objects, 0);
+}
+
+const toMb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const round = (n: number) => Math.round(n * 100) / 100;
+
+await main();
