@@ -60,6 +60,7 @@ const TENANT = 'bench_tenant';
 const PATHS: Record<BackfillPhase, string> = {
   subscriptions: '/v1/subscriptions',
   invoices: '/v1/invoices',
+  invoice_payments: '/v1/invoice_payments',
   payment_intents: '/v1/payment_intents',
   customers: '/v1/customers',
 };
@@ -181,6 +182,7 @@ async function main() {
   const listed: Record<BackfillPhase, number> = {
     subscriptions: clinic.objects.subscriptions.length,
     invoices: createdInWindow(clinic.objects.invoices),
+    invoice_payments: createdInWindow(clinic.objects.invoicePayments),
     payment_intents: createdInWindow(clinic.objects.paymentIntents),
     customers: createdInWindow(clinic.objects.customers),
   };

@@ -1,5 +1,15 @@
 /** The Stripe lists a backfill walks, in the order it walks them. */
-export const BACKFILL_PHASES = ['subscriptions', 'invoices', 'payment_intents', 'customers'] as const;
+/**
+ * Invoice payments come before payment intents: a payment intent an InvoicePayment of the window
+ * claims is an invoice's, even when the invoice itself was created before the window.
+ */
+export const BACKFILL_PHASES = [
+  'subscriptions',
+  'invoices',
+  'invoice_payments',
+  'payment_intents',
+  'customers',
+] as const;
 export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
 
 export interface ListPageRequest {

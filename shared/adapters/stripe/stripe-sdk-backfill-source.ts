@@ -11,7 +11,7 @@ export const PAGE_SIZE = 100;
 
 /**
  * Reads a connected account's lists with the platform key and the `Stripe-Account` header.
- * `expand` brings each object's customer (and an invoice's payments, a payment intent's charge)
+ * `expand` brings each object's customer (and a payment intent's charge)
  * inline, so no object ever costs a request of its own. The SDK's own retries are off: the
  * rate-limit-aware wrapper around this source retries 429, 5xx and network errors uniformly.
  */
@@ -35,10 +35,10 @@ export class StripeSdkBackfillSource implements StripeBackfillSource {
         );
         break;
       case 'invoices':
-        list = await this.stripe.invoices.list(
-          { ...page, ...created, expand: ['data.customer', 'data.payments'] },
-          options,
-        );
+        list = await this.stripe.invoices.list({ ...page, ...created, expand: ['data.customer'] }, options);
+        break;
+      case 'invoice_payments':
+        list = await this.stripe.invoicePayments.list({ ...page, ...created }, options);
         break;
       case 'payment_intents':
         list = await this.stripe.paymentIntents.list(

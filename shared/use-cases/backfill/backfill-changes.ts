@@ -33,6 +33,8 @@ export function backfillChanges(phase: BackfillPhase, object: StripeObject, wind
         ...paymentLinks(object, record.id),
       ];
     }
+    case 'invoice_payments':
+      return invoicePaymentLink(object);
     case 'payment_intents':
       return paymentIntentChanges(object);
     case 'customers': {
@@ -51,7 +53,15 @@ function expandedCustomer(customer: unknown): Change[] {
   return record ? [{ kind: 'customer', record }] : [];
 }
 
-/** basil's InvoicePayment objects, expanded as the invoice's `payments` list. */
+/** An InvoicePayment paid in the window links its payment intent to the invoice, old or new. */
+function invoicePaymentLink(payment: StripeObject): Change[] {
+  const invoiceId = typeof payment.invoice === 'string' ? payment.invoice : idOf(payment.invoice);
+  const intent = (payment.payment as { payment_intent?: unknown } | undefined)?.payment_intent;
+  const paymentIntentId = typeof intent === 'string' ? intent : idOf(intent);
+  return invoiceId && paymentIntentId ? [{ kind: 'payment_link', paymentIntentId, invoiceId }] : [];
+}
+
+/** basil's InvoicePayment objects, when an invoice arrives with its `payments` list expanded. */
 function paymentLinks(invoice: StripeObject, invoiceId: string): Change[] {
   const payments = (invoice.payments as { data?: unknown } | undefined)?.data;
   if (!Array.isArray(payments)) return [];

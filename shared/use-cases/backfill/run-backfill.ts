@@ -11,6 +11,7 @@ import type { RecordStore, RecordVersion } from '../../ports/record-store.ts';
 import {
   BACKFILL_PHASES,
   type BackfillPhase,
+  type ListPage,
   type StripeBackfillSource,
 } from '../../ports/stripe-backfill-source.ts';
 import { backfillChanges } from './backfill-changes.ts';
@@ -80,49 +81,66 @@ export async function runBackfill(
   };
   // Customers already written by this invocation: one write each, however many objects name them.
   const seenCustomers = new Set<string>();
+  // Payment intents an InvoicePayment claimed in this invocation: their one-time candidates would
+  // only be refused by the store, so they are not sent (after a resume the store still refuses them).
+  const linkedIntents = new Set<string>();
+  const requestsAtStart = deps.source.stats?.requests ?? 0;
+  const progressAtStart = progress.requests;
+  const fetchPage = (at: BackfillProgress) =>
+    deps.source.listPage(at.phase as BackfillPhase, {
+      stripeAccountId: integration.stripeAccountId,
+      createdGte: status.windowStart,
+      startingAfter: at.cursor ?? undefined,
+    });
+  // The next page is fetched while this one is written: Stripe's pace and the writes overlap.
+  let pending: Promise<ListPage> | undefined =
+    progress.phase === 'counting' ? undefined : settle(fetchPage(progress));
 
-  while (progress.phase !== 'counting') {
+  while (progress.phase !== 'counting' && pending) {
     if (deadline - deps.clock.now().getTime() < margin) {
       await deps.backfillStatus.release(tenantId, runId);
       return { outcome: 'continue', progress };
     }
     const phase: BackfillPhase = progress.phase;
-    const requestsBefore = deps.source.stats?.requests ?? 0;
-    let page: Awaited<ReturnType<StripeBackfillSource['listPage']>>;
+    let page: ListPage;
     try {
-      page = await deps.source.listPage(phase, {
-        stripeAccountId: integration.stripeAccountId,
-        createdGte: status.windowStart,
-        startingAfter: progress.cursor ?? undefined,
-      });
+      page = await pending;
     } catch (error) {
       if (error instanceof StripeReadError) return fail(error.reason);
       throw error;
     }
+    const last = page.data.at(-1)?.id;
+    const more = page.hasMore && typeof last === 'string';
+    const next: BackfillProgress = {
+      phase: more ? phase : (BACKFILL_PHASES[BACKFILL_PHASES.indexOf(phase) + 1] ?? 'counting'),
+      cursor: more ? (last as string) : null,
+      pages: progress.pages + 1,
+      requests: progress.requests,
+      objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+    };
+    pending = next.phase === 'counting' ? undefined : settle(fetchPage(next));
+
     const version: RecordVersion = {
       created: Math.floor(deps.clock.now().getTime() / 1000),
       rank: 0,
       eventId: '0backfill',
     };
-    const changes = page.data.flatMap((object) => backfillChanges(phase, object, windowStartMs));
-    await applyAll(
-      changes.filter((change) => {
+    const changes = page.data
+      .flatMap((object) => backfillChanges(phase, object, windowStartMs))
+      .filter((change) => {
+        if (change.kind === 'payment_link') linkedIntents.add(change.paymentIntentId);
+        if (change.kind === 'one_time_candidate') return !linkedIntents.has(change.paymentIntentId);
         if (change.kind !== 'customer') return true;
         if (seenCustomers.has(change.record.id)) return false;
         seenCustomers.add(change.record.id);
         return true;
-      }),
-      (change) => deps.records.apply(tenantId, change, version, { kind: 'backfill', runId }),
+      });
+    await applyAll(changes, (change) =>
+      deps.records.apply(tenantId, change, version, { kind: 'backfill', runId }),
     );
-    const last = page.data.at(-1)?.id;
-    const next = page.hasMore && typeof last === 'string';
-    const phaseIndex = BACKFILL_PHASES.indexOf(phase);
     progress = {
-      phase: next ? phase : (BACKFILL_PHASES[phaseIndex + 1] ?? 'counting'),
-      cursor: next ? (last as string) : null,
-      pages: progress.pages + 1,
-      requests: progress.requests + Math.max(1, (deps.source.stats?.requests ?? 0) - requestsBefore),
-      objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+      ...next,
+      requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
     };
     await deps.backfillStatus.checkpoint(tenantId, runId, progress);
     input.onProgress?.(progress);
@@ -138,6 +156,12 @@ export async function runBackfill(
     requests: progress.requests,
   });
   return { outcome: 'succeeded', result, progress };
+}
+
+/** A prefetch may fail while the current page is written: keep its error for when it is awaited. */
+function settle<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 async function applyAll<T>(items: readonly T[], apply: (item: T) => Promise<unknown>): Promise<void> {
