@@ -10,9 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
-import { startDynalite } from '#shared/adapters/local/dynalite-server.ts';
+import { startDynaliteWithTable } from '#shared/adapters/local/dynalite-server.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { loadConfig } from '#shared/config/config.ts';
@@ -114,14 +112,7 @@ async function localDynamoDb(dataDir: string): Promise<{ endpoint: string; close
     process.kill(state.pid, 0);
     return { endpoint: state.dynamoEndpoint, close: async () => undefined };
   } catch {
-    const dynalite = await startDynalite({ path: join(dataDir, 'dynamodb') });
-    const raw = new DynamoDBClient({
-      endpoint: dynalite.endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await createTableIfMissing(raw, LOCAL_TABLE_NAME);
-    raw.destroy();
+    const dynalite = await startDynaliteWithTable(LOCAL_TABLE_NAME, { path: join(dataDir, 'dynamodb') });
     return { endpoint: dynalite.endpoint, close: () => dynalite.close() };
   }
 }

@@ -3,10 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
-import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
-import { type RunningDynalite, startDynalite } from '#shared/adapters/local/dynalite-server.ts';
+import { type RunningDynalite, startDynaliteWithTable } from '#shared/adapters/local/dynalite-server.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { type Env, loadConfig } from '#shared/config/config.ts';
@@ -132,20 +130,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { config, secretKey, connectWebhookSecret } = configFor(url);
   let dynalite: RunningDynalite;
   try {
-    dynalite = await startDynalite(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
+    dynalite = await startDynaliteWithTable(
+      LOCAL_TABLE_NAME,
+      options.inMemory ? {} : { path: join(dataDir, 'dynamodb') },
+    );
   } catch (error) {
     await closeServer();
     throw new Error(
       `Cannot open the local DynamoDB data in ${dataDir} (is another npm run dev running?): ${(error as Error).message}`,
     );
   }
-  const raw = new DynamoDBClient({
-    endpoint: dynalite.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await createTableIfMissing(raw, LOCAL_TABLE_NAME);
-  raw.destroy();
   // Lets `npm run backfill` use this stack's DynamoDB while it runs (its files are locked).
   const stateFile = join(dataDir, STACK_STATE_FILE);
   if (!options.inMemory) {

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { createDynamoDbClient } from '../dynamodb/document-client.ts';
+import { createTableIfMissing } from '../dynamodb/table-definition.ts';
 
 export interface RunningDynalite {
   readonly endpoint: string;
@@ -36,4 +38,22 @@ export async function startDynalite(
         server.close(() => resolve());
       }),
   };
+}
+
+/** dynalite with the single table created: what the local stack and the backfill CLI open. */
+export async function startDynaliteWithTable(
+  tableName: string,
+  options: { port?: number; path?: string } = {},
+): Promise<RunningDynalite> {
+  const dynalite = await startDynalite(options);
+  const client = createDynamoDbClient({ endpoint: dynalite.endpoint });
+  try {
+    await createTableIfMissing(client, tableName);
+  } catch (error) {
+    await dynalite.close();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return dynalite;
 }
