@@ -1,22 +1,23 @@
 /**
  * `npm run bench:backfill`: one 90-day backfill of a large clinic (5,000 customers, 6,000
- * subscriptions, 30,000 invoices, 3,000 one-time payments over 180 days), in process, against
- * the fake Stripe (30 ms per request, Stripe test mode's 25 requests/s per account, 429 above it)
- * and dynalite. Prints, per list, the requests made against the ideal `ceil(n / 100)`, the 429s,
- * the wall time against the rate limit's lower bound, DynamoDB writes, peak RSS and the result
- * against what the seed says it should be. Numbers, not assertions: shared machines vary.
+ * subscriptions, 30,000 invoices, 3,000 one-time payments over 180 days) against the fake Stripe
+ * (30 ms per request, Stripe test mode's 25 requests/s per account, 429 above it) and dynalite.
+ * Those two, and the seeded data, live in a child process (`backfill-fixtures.ts`, over IPC):
+ * this process holds only the backfill, as a Lambda would, so its peak RSS is the backfill's.
+ * Prints, per list, the requests made against the ideal `ceil(n / 100)`, the 429s, the wall time
+ * against the rate limit's lower bound, DynamoDB writes, peak RSS (this process's; the child's
+ * for information) and the result against what the seed says it should be. Numbers, not
+ * assertions: shared machines vary.
  *
  * `BACKFILL_BENCH_RPS` sets the backfill's pace (default `DEFAULT_RATE_LIMIT.requestsPerSecond`).
  */
-import { randomUUID } from 'node:crypto';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
-import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
-import { startDynalite } from '#shared/adapters/local/dynalite-server.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import {
@@ -38,16 +39,10 @@ import {
 } from '#shared/ports/stripe-backfill-source.ts';
 import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { type RunBackfillOutcome, runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
-import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
-import { seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
-import type { StripeObject } from '../../test/fixtures/stripe-objects.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
+import type { ChildMessage, ListedReply, ParentMessage, StatsReply } from './backfill-fixtures.ts';
 
-const SIZE = { customers: 5000, subscriptions: 6000, invoices: 30_000, oneTimePayments: 3000 };
-const SEED_DAYS = 180;
-const WINDOW_DAYS = 90;
-const LATENCY_MS = 30;
-const STRIPE_RATE_LIMIT = 25;
+const FIXTURES_SCRIPT = fileURLToPath(new URL('./backfill-fixtures.ts', import.meta.url));
 const PAGE = 100;
 /** A Lambda's 15 minutes per invocation; a run that needs more continues, as after an SQS hand-over. */
 const INVOCATION_MS = 15 * 60_000;
@@ -55,7 +50,6 @@ const MAX_INVOCATIONS = 20;
 const RSS_SAMPLE_MS = 100;
 const TARGET_WALL_RATIO = 1.25;
 const TARGET_RSS_MB = 256;
-const ACCOUNT = 'acct_1BenchBackfill';
 const TENANT = 'bench_tenant';
 const PATHS: Record<BackfillPhase, string> = {
   subscriptions: '/v1/subscriptions',
@@ -112,14 +106,80 @@ function pace(): RateLimitOptions {
   return { ...DEFAULT_RATE_LIMIT, requestsPerSecond };
 }
 
+/** The fixtures' child process, and its answers by message type. */
+class Fixtures {
+  private readonly waiting = new Map<
+    ChildMessage['type'],
+    { resolve: (message: ChildMessage) => void; reject: (error: Error) => void }
+  >();
+  private readonly exited: Promise<void>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: ChildMessage) => {
+      const waiter = this.waiting.get(message.type);
+      this.waiting.delete(message.type);
+      waiter?.resolve(message);
+    });
+    const fail = (error: Error) => {
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
+    };
+    child.on('error', fail);
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        fail(new Error(`the fixtures' process exited (code ${code}, signal ${signal})`));
+        resolve();
+      });
+    });
+  }
+
+  static start(): Fixtures {
+    // The child's stdout goes to stderr: this process's stdout is the report.
+    return new Fixtures(
+      fork(FIXTURES_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 2, 2, 'ipc'] }),
+    );
+  }
+
+  next<T extends ChildMessage['type']>(type: T): Promise<Extract<ChildMessage, { type: T }>> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      return Promise.reject(new Error(`the fixtures' process has exited (code ${this.child.exitCode})`));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.set(type, {
+        resolve: (message) => resolve(message as Extract<ChildMessage, { type: T }>),
+        reject,
+      });
+    });
+  }
+
+  request<T extends ParentMessage['type']>(message: ParentMessage & { type: T }) {
+    const reply = this.next(message.type);
+    this.child.send(message);
+    return reply;
+  }
+
+  /** Disconnecting is the child's cue to stop its servers and exit. */
+  async stop(): Promise<void> {
+    if (this.child.connected) this.child.disconnect();
+    await this.exited;
+  }
+}
+
 async function main() {
   const rateLimit = pace();
-  const dynalite = await startDynalite();
-  const stripe = new FakeStripe({ latencyMs: LATENCY_MS, rateLimit: { perSecond: STRIPE_RATE_LIMIT } });
-  const stripeUrl = await stripe.start();
+  const fixtures = Fixtures.start();
+  try {
+    await measure(rateLimit, fixtures);
+  } finally {
+    await fixtures.stop();
+  }
+}
+
+async function measure(rateLimit: RateLimitOptions, fixtures: Fixtures) {
+  const ready = await fixtures.next('ready');
+  const { setup } = ready;
+  const { stripeRateLimit, windowDays, account } = setup;
   const secretsDir = await mkdtemp(join(tmpdir(), 'bench-secrets-'));
-  const tableName = `bench-${randomUUID()}`;
-  await createTableIfMissing(createDynamoDbClient({ endpoint: dynalite.endpoint }), tableName);
 
   const dynamoCommands = new Map<string, number>();
   const instrument = (client: DynamoDBClient) =>
@@ -133,8 +193,8 @@ async function main() {
     );
   const config = loadConfig(
     {
-      STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
-      STRIPE_API_BASE_URL: stripeUrl,
+      STRIPE_CONNECT_CLIENT_ID: ready.clientId,
+      STRIPE_API_BASE_URL: ready.stripeUrl,
       OAUTH_REDIRECT_BASE_URL: 'https://api.compass.test',
       SESSION_JWT_SECRET: 'benchmark-session-secret-at-least-32-bytes',
     },
@@ -142,11 +202,11 @@ async function main() {
   );
   const queues = new InProcessQueues();
   const deps = createLocalDependencies({
-    dynamoEndpoint: dynalite.endpoint,
-    tableName,
+    dynamoEndpoint: ready.dynamoEndpoint,
+    tableName: ready.tableName,
     secretsDir,
     stripe: config.stripe,
-    stripeSecretKey: stripe.secretKey,
+    stripeSecretKey: ready.secretKey,
     oauth: config.oauth,
     sessions: createSessionVerifier(config.session),
     queues,
@@ -155,39 +215,32 @@ async function main() {
     instrumentDynamoDb: instrument,
   });
 
-  // A connected clinic with its Stripe data, as after the OAuth flow (see test/support/backfill-helpers.ts).
-  const now = Math.floor(systemClock.now().getTime() / 1000);
-  const clinic = seedClinic({ accountId: ACCOUNT, now, days: SEED_DAYS, windowDays: WINDOW_DAYS, ...SIZE });
-  stripe.connectAccount(ACCOUNT);
-  stripe.seed(ACCOUNT, clinic.objects);
+  // The clinic's Stripe account is seeded and connected in the child; its integration row and
+  // claim are written here, through this process's own dependencies, as after the OAuth flow.
   const integration: StripeIntegration = {
     tenantId: TENANT,
     tenantSlug: 'bench-clinic',
-    stripeAccountId: ACCOUNT,
+    stripeAccountId: account,
     livemode: false,
     scope: 'read_write',
     connectedAt: systemClock.now().toISOString(),
     status: 'connected',
     webhookSecretConfigured: false,
   };
-  await deps.integrations.claimAccount(ACCOUNT, TENANT, systemClock.now());
+  await deps.integrations.claimAccount(account, TENANT, systemClock.now());
   await deps.integrations.save(integration);
-  const runId = await requestBackfill(deps, TENANT, WINDOW_DAYS);
+  const runId = await requestBackfill(deps, TENANT, windowDays);
   const windowStart = (await deps.backfillStatus.get(TENANT))?.windowStart;
   if (windowStart === undefined) throw new Error('the queued run has no status');
 
-  // n per list, with the filters the backfill's lists use.
-  const createdInWindow = (objects: readonly StripeObject[]) =>
-    objects.filter((o) => (o.created as number) >= windowStart).length;
-  const listed: Record<BackfillPhase, number> = {
-    subscriptions: clinic.objects.subscriptions.length,
-    invoices: createdInWindow(clinic.objects.invoices),
-    invoice_payments: createdInWindow(clinic.objects.invoicePayments),
-    payment_intents: createdInWindow(clinic.objects.paymentIntents),
-    customers: createdInWindow(clinic.objects.customers),
-  };
+  // n per list, with the filters the backfill's lists use, counted by the child over its seed for
+  // this run's window start (the child also zeroes the fake Stripe's counters).
+  const { listed }: ListedReply = await fixtures.request({ type: 'listed', windowStart });
 
-  const stripeClient = createStripeClient({ secretKey: stripe.secretKey, apiBaseUrl: new URL(stripeUrl) });
+  const stripeClient = createStripeClient({
+    secretKey: ready.secretKey,
+    apiBaseUrl: new URL(ready.stripeUrl),
+  });
   const counting = new CountingSource(new StripeSdkBackfillSource(stripeClient));
   const source = new RateLimitedBackfillSource(counting, {
     ...rateLimit,
@@ -226,7 +279,6 @@ async function main() {
     peakRss = Math.max(peakRss, usage.rss);
     peakHeap = Math.max(peakHeap, usage.heapUsed);
   };
-  stripe.resetStats();
   dynamoCommands.clear();
   let lastProgress: BackfillProgress | undefined;
   const outcomes: RunBackfillOutcome['outcome'][] = [];
@@ -262,7 +314,7 @@ async function main() {
   const elapsedMs = performance.now() - started;
   sampleRss();
 
-  const stats = stripe.stats();
+  const { stats, memory: child }: StatsReply = await fixtures.request({ type: 'stats' });
   const listRequests = Object.fromEntries(
     BACKFILL_PHASES.map((phase) => {
       const n = listed[phase];
@@ -287,15 +339,15 @@ async function main() {
   );
   const idealTotal = BACKFILL_PHASES.reduce((sum, phase) => sum + Math.ceil(listed[phase] / PAGE), 0);
   const stripeRequests = BACKFILL_PHASES.reduce((sum, phase) => sum + (stats.byPath[PATHS[phase]] ?? 0), 0);
-  const boundSeconds = stripeRequests / STRIPE_RATE_LIMIT;
+  const boundSeconds = stripeRequests / stripeRateLimit;
   const wallSeconds = elapsedMs / 1000;
   const dynamoWrites = sumCommands(dynamoCommands, (name) => WRITE_COMMAND.test(name));
   const dynamoReads = sumCommands(dynamoCommands, (name) => !WRITE_COMMAND.test(name));
   const actual = outcome?.outcome === 'succeeded' ? outcome.result : null;
   const expected = {
-    customersUpserted: clinic.expected.customersUpserted,
-    subscriptionsCreated: clinic.expected.subscriptionsCreated,
-    ordersCreated: clinic.expected.ordersCreated,
+    customersUpserted: ready.expected.customersUpserted,
+    subscriptionsCreated: ready.expected.subscriptionsCreated,
+    ordersCreated: ready.expected.ordersCreated,
   };
   const resultEqual =
     actual !== null &&
@@ -310,16 +362,14 @@ async function main() {
 
   const report = {
     setup: {
-      seeded: {
-        ...SIZE,
-        days: SEED_DAYS,
-        objects: Object.fromEntries(
-          Object.entries(clinic.objects).map(([name, list]) => [name, list.length]),
-        ),
-      },
-      windowDays: WINDOW_DAYS,
+      seeded: { ...setup.size, days: setup.seedDays, objects: ready.seeded },
+      windowDays,
       windowStart: new Date(windowStart * 1000).toISOString(),
-      fakeStripe: { latencyMs: LATENCY_MS, rateLimitPerSecondPerAccount: STRIPE_RATE_LIMIT },
+      fakeStripe: { latencyMs: setup.latencyMs, rateLimitPerSecondPerAccount: stripeRateLimit },
+      processes: {
+        backfill: { pid: process.pid, holds: 'the backfill only (measured)' },
+        fixtures: { pid: ready.pid, holds: 'the seeded fake Stripe and in-memory dynalite' },
+      },
       pace: {
         requestsPerSecond: rateLimit.requestsPerSecond,
         maxConcurrent: rateLimit.maxConcurrent,
@@ -344,7 +394,7 @@ async function main() {
     wallTime: {
       seconds: round(wallSeconds),
       rateLimitBoundSeconds: round(boundSeconds),
-      idealRequestsBoundSeconds: round(idealTotal / STRIPE_RATE_LIMIT),
+      idealRequestsBoundSeconds: round(idealTotal / stripeRateLimit),
       ratio: round(ratio),
       awaitingStripeSeconds: round(sourceMs / 1000),
       elsewhereSeconds: round(wallSeconds - sourceMs / 1000),
@@ -366,7 +416,14 @@ async function main() {
       peakGrowthDuringRunMb: round(peakRssMb - toMb(baseline.rss)),
       heapUsedBeforeRunMb: toMb(baseline.heapUsed),
       peakHeapUsedMb: toMb(peakHeap),
-      note: 'RSS of the whole process: the seeded fake Stripe and in-memory dynalite included',
+      sampledEveryMs: RSS_SAMPLE_MS,
+      note: "RSS of the backfill's process only: the fake Stripe and dynalite run in a child process",
+      fixturesProcess: {
+        peakRssMb: toMb(child.peakRss),
+        peakRssDuringRunMb: toMb(child.peakRssDuringRun),
+        rssAfterRunMb: toMb(child.rssNow),
+        note: 'for information, not a target: the seeded fake Stripe and in-memory dynalite',
+      },
     },
     result: { actual, expected, equal: resultEqual },
     targets: {
@@ -380,8 +437,6 @@ async function main() {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 
   queues.close();
-  await stripe.stop();
-  await dynalite.close();
   await rm(secretsDir, { recursive: true, force: true });
 }
 
