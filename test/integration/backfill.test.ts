@@ -280,3 +280,19 @@ describe('resuming', () => {
     }
   }, 120_000);
 });
+
+describe('backfillStripeData', () => {
+  it('is the product document entry point: resolves to the counters, throws when it gives up', async () => {
+    const { backfillStripeData, BackfillFailedError } = await import('#shared/backfill-stripe-data.ts');
+    const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const deps = { ...backfillDeps(app), backfillQueue: app.queues };
+    const result = await backfillStripeData('tenant_a', { deps });
+    expect(result).toMatchObject({
+      customersUpserted: clinic.expected.customersUpserted,
+      subscriptionsCreated: clinic.expected.subscriptionsCreated,
+      ordersCreated: clinic.expected.ordersCreated,
+      runId: expect.any(String),
+    });
+    await expect(backfillStripeData('nobody', { deps })).rejects.toBeInstanceOf(BackfillFailedError);
+  });
+});
