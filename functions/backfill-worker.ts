@@ -11,6 +11,7 @@ import { createAwsDependencies } from './commons/aws-dependencies.ts';
 import type { AppDependencies } from './commons/dependencies.ts';
 import { memo } from './commons/dependencies.ts';
 import { logger } from './commons/logger.ts';
+import { BACKFILL_MAX_RECEIVES } from './routes.ts';
 
 type Deps = Pick<
   AppDependencies,
@@ -49,7 +50,25 @@ export function createBackfillWorker(deps: Deps) {
     ): Promise<SQSBatchResponse | BackfillJobOutcome> => {
       if (!isSqsEvent(event)) return run(event, context);
       const processRecord = async (record: SQSRecord) => {
-        await run(JSON.parse(record.body), context);
+        const job = parseBackfillJob(JSON.parse(record.body));
+        try {
+          await run(job, context);
+        } catch (error) {
+          // The last receive before the DLQ: say so in the status instead of `running` forever.
+          if (job.runId && Number(record.attributes.ApproximateReceiveCount) >= BACKFILL_MAX_RECEIVES) {
+            const name = (error as { name?: unknown } | null)?.name;
+            await deps.backfillStatus.finish(
+              job.tenantId,
+              job.runId,
+              {
+                status: 'failed',
+                error: `Gave up after ${BACKFILL_MAX_RECEIVES} attempts (${String(name)})`,
+              },
+              deps.clock.now(),
+            );
+          }
+          throw error;
+        }
       };
       return processPartialResponse(event, processRecord, processor, { context });
     },

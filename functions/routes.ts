@@ -116,6 +116,12 @@ export const revocationWorker = {
   needs: ['table:read', 'platform-key', 'revocation-queue:send'] as readonly FunctionNeed[],
 } as const;
 
+/**
+ * Receives of one backfill message before SQS moves it to the DLQ; on the last one the worker
+ * marks the run failed, so a run never shows `running` forever.
+ */
+export const BACKFILL_MAX_RECEIVES = 5;
+
 /** The backfill worker: consumes the backfill queue (and sends its own continuations). */
 export const backfillWorker = {
   name: 'BackfillWorker',

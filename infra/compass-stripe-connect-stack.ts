@@ -18,6 +18,9 @@ import { Queues } from './queues.ts';
 import { ServiceFunction } from './service-function.ts';
 import { Storage } from './storage.ts';
 
+/** Queue workers running at once (SQS event source); 5 keeps backfills under Stripe's allowance. */
+const WORKER_MAX_CONCURRENCY = 5;
+
 export const DEFAULT_CREDENTIALS_SECRET_PREFIX = 'compass-stripe-connect';
 
 /** API Gateway gives up on an integration after 30 s; a handler that needs 10 s is already broken. */
@@ -164,6 +167,8 @@ export class CompassStripeConnectStack extends Stack {
     worker.function.addEventSource(
       new SqsEventSource(queue, {
         batchSize: options.batchSize,
+        // Bounds how many tenants read from Stripe at once: the platform's read allowance is shared.
+        maxConcurrency: WORKER_MAX_CONCURRENCY,
         // A failed message is retried alone; the rest of its batch is deleted.
         reportBatchItemFailures: true,
       }),

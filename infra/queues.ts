@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BACKFILL_MAX_RECEIVES } from '../functions/routes.ts';
 
 /** How long the backfill worker may hold a message: its 15-minute Lambda timeout plus a margin. */
 export const BACKFILL_VISIBILITY_TIMEOUT = Duration.minutes(16);
@@ -39,7 +40,7 @@ export class Queues extends Construct {
     });
     this.backfill = this.queueWithDlq('Backfill', {
       visibilityTimeout: BACKFILL_VISIBILITY_TIMEOUT,
-      maxReceiveCount: 5,
+      maxReceiveCount: BACKFILL_MAX_RECEIVES,
     });
   }
 

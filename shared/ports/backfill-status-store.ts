@@ -18,6 +18,8 @@ export interface BackfillProgress {
   readonly requests: number;
   /** Stripe objects read, per phase. */
   readonly objects: Readonly<Partial<Record<BackfillPhase, number>>>;
+  /** Slices in a row that ended throttled (429/5xx beyond their retries); reset by any page. */
+  readonly stalls?: number;
 }
 
 export interface BackfillStatus {
@@ -51,7 +53,7 @@ export interface BackfillStatusStore {
   requestRun(tenantId: string, request: BackfillRunRequest, staleQueuedMs: number): Promise<boolean>;
   /** Takes the run's lease; undefined when another worker holds it or the run is not this one. */
   begin(tenantId: string, runId: string, now: Date, leaseUntil: number): Promise<BackfillStatus | undefined>;
-  checkpoint(tenantId: string, runId: string, progress: BackfillProgress): Promise<void>;
+  checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<void>;
   /** Gives the lease up early, so the continuation message can take the run over at once. */
   release(tenantId: string, runId: string): Promise<void>;
   finish(

@@ -19,5 +19,6 @@ export interface RevocationQueue {
 }
 
 export interface BackfillQueue {
-  enqueueBackfill(job: BackfillJob): Promise<void>;
+  /** `delaySeconds` (0..900) holds a throttled run's continuation back for a while. */
+  enqueueBackfill(job: BackfillJob, delaySeconds?: number): Promise<void>;
 }

@@ -21,14 +21,14 @@ function worker() {
   return createBackfillWorker({ ...app.deps, backfillSource: backfillDeps(app).source });
 }
 
-const sqs = (body: unknown, messageId = 'm-1'): SQSEvent => ({
+const sqs = (body: unknown, messageId = 'm-1', receiveCount = 1): SQSEvent => ({
   Records: [
     {
       messageId,
       receiptHandle: 'r',
       body: JSON.stringify(body),
       attributes: {
-        ApproximateReceiveCount: '1',
+        ApproximateReceiveCount: String(receiveCount),
         SentTimestamp: '0',
         SenderId: 's',
         ApproximateFirstReceiveTimestamp: '0',
@@ -126,6 +126,30 @@ describe('backfill worker', () => {
     const result = await worker()(sqs(continuation?.job), workerContext);
     expect(result).toEqual({ batchItemFailures: [] });
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('succeeded');
+  });
+
+  it('marks the run failed on the last receive before the DLQ, so it never shows running forever', async () => {
+    await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const handler = createBackfillRequestHandler(app.deps);
+    await handler(
+      httpEvent('POST', '/api/connect/stripe/backfill', { headers: bearer(await app.session(tenantA)) }),
+      lambdaContext,
+    );
+    const job = app.queues.sent[0]?.job;
+    app.deps.records.apply = async () => {
+      throw Object.assign(new Error('throttled'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: {},
+      });
+    };
+    await expect(worker()(sqs(job, 'm-1', 4), workerContext)).rejects.toThrow(/All records failed/);
+    expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('running');
+    app.clock.advance(16 * 60_000);
+    await expect(worker()(sqs(job, 'm-1', 5), workerContext)).rejects.toThrow(/All records failed/);
+    expect(await app.deps.backfillStatus.get('tenant_a')).toMatchObject({
+      status: 'failed',
+      error: 'Gave up after 5 attempts (ProvisionedThroughputExceededException)',
+    });
   });
 
   it('reports a transient fault as a batch item failure, so SQS redelivers and the run resumes', async () => {

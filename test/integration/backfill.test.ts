@@ -120,13 +120,23 @@ describe('backfill', () => {
     expect(ok.outcome).toBe('succeeded');
 
     app.clock.advance(60_000);
-    app.stripe.injectFault('/v1/customers', ...Array.from({ length: 10 }, () => ({ status: 429 })));
-    const failed = await runBackfill(backfillDeps(app), {
-      tenantId: 'tenant_a',
-      runId: await queueRun(),
-      deadline: farFuture(),
-    });
-    expect(failed).toEqual({ outcome: 'failed', error: 'Stripe rate limit (429) after 6 attempts' });
+    // Throttled past one slice's 6 attempts: the run hands over with a delay instead of failing...
+    app.stripe.injectFault('/v1/customers', ...Array.from({ length: 36 }, () => ({ status: 429 })));
+    const runId = await queueRun();
+    const outcomes: unknown[] = [];
+    for (let slice = 0; slice < 6; slice++) {
+      outcomes.push(
+        await runBackfill(backfillDeps(app), { tenantId: 'tenant_a', runId, deadline: farFuture() }),
+      );
+      app.clock.advance(60_000);
+    }
+    expect(outcomes.slice(0, 5)).toEqual(
+      Array.from({ length: 5 }, () =>
+        expect.objectContaining({ outcome: 'continue', retryAfterSeconds: 300 }),
+      ),
+    );
+    // ...until it has stalled 5 times in a row: then it is failed, with the reason, never succeeded.
+    expect(outcomes[5]).toEqual({ outcome: 'failed', error: 'Stripe rate limit (429) after 6 attempts' });
     const status = (await handlers.status({ headers: bearer(token) })).json<{
       backfill: Record<string, unknown>;
     }>();

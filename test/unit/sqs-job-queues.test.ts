@@ -103,7 +103,12 @@ describe('SqsBackfillQueue', () => {
     expect(sqs).toHaveReceivedCommandExactlyOnceWith(SendMessageCommand, { QueueUrl: BACKFILL_QUEUE_URL });
     const input = sentInput();
     expect(JSON.parse(input?.MessageBody ?? 'null')).toEqual({ tenantId: 'tenant_01HX9Z', days: 90 });
-    expect(input?.DelaySeconds).toBeUndefined();
+    expect(input?.DelaySeconds).toBe(0);
+  });
+
+  it('holds a throttled run back with the delay it asks for, within SQS limits', async () => {
+    await queue.enqueueBackfill({ tenantId: 'tenant_01HX9Z', days: 90, runId: 'run-1' }, 300);
+    expect(sentInput()?.DelaySeconds).toBe(300);
   });
 
   it('propagates a send failure', async () => {

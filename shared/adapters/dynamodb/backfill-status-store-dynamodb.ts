@@ -36,9 +36,9 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
           TableName: this.tableName,
           Key: key(tenantId),
           UpdateExpression:
-            'SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant REMOVE startedAt, finishedAt, #error, #result, progress, leaseUntil',
+            'SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant REMOVE startedAt, finishedAt, #error, #result, progress, progressAtMs, leaseUntil',
           ConditionExpression:
-            'attribute_not_exists(pk) OR #status IN (:succeeded, :failed) OR (#status = :queued AND queuedAtMs < :staleBefore) OR (#status = :running AND leaseUntil < :now AND queuedAtMs < :staleBefore)',
+            'attribute_not_exists(pk) OR #status IN (:succeeded, :failed) OR (#status = :queued AND queuedAtMs < :staleBefore) OR (#status = :running AND leaseUntil < :now AND queuedAtMs < :staleBefore AND (attribute_not_exists(progressAtMs) OR progressAtMs < :staleBefore))',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#result': 'result' },
           ExpressionAttributeValues: {
             ':queued': 'queued',
@@ -96,15 +96,20 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
     }
   }
 
-  async checkpoint(tenantId: string, runId: string, progress: BackfillProgress): Promise<void> {
+  async checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key(tenantId),
-        UpdateExpression: 'SET progress = :progress',
+        UpdateExpression: 'SET progress = :progress, progressAtMs = :now',
         ConditionExpression: 'runId = :run AND #status = :running',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':progress': progress, ':run': runId, ':running': 'running' },
+        ExpressionAttributeValues: {
+          ':progress': progress,
+          ':run': runId,
+          ':running': 'running',
+          ':now': at.getTime(),
+        },
       }),
     );
   }

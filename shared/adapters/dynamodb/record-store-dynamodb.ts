@@ -224,7 +224,8 @@ export class DynamoDbRecordStore implements RecordStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: recordKey(tenantId, 'orders', paymentIntentId),
-        UpdateExpression: 'SET supersededBy = :invoiceId REMOVE gsi1pk, gsi1sk',
+        // Not an order any more: nor counted as one a backfill created.
+        UpdateExpression: 'SET supersededBy = :invoiceId REMOVE gsi1pk, gsi1sk, createdBy, backfillRun',
         ExpressionAttributeValues: { ':invoiceId': invoiceId },
         ReturnValues: 'ALL_NEW',
       }),

@@ -26,8 +26,8 @@ export class InProcessQueues implements RevocationQueue, BackfillQueue {
     this.deliver({ queue: 'revocation', job, delaySeconds });
   }
 
-  async enqueueBackfill(job: BackfillJob): Promise<void> {
-    this.deliver({ queue: 'backfill', job, delaySeconds: 0 });
+  async enqueueBackfill(job: BackfillJob, delaySeconds = 0): Promise<void> {
+    this.deliver({ queue: 'backfill', job, delaySeconds });
   }
 
   /** Cancels pending deliveries (on shutdown). */

@@ -33,9 +33,13 @@ export class SqsBackfillQueue implements BackfillQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueueBackfill(job: BackfillJob): Promise<void> {
+  async enqueueBackfill(job: BackfillJob, delaySeconds = 0): Promise<void> {
     await this.client.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(job) }),
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(job),
+        DelaySeconds: clampDelay(delaySeconds),
+      }),
     );
   }
 }

@@ -31,7 +31,10 @@ export async function processBackfillJob(
     ...(onProgress ? { onProgress } : {}),
   });
   if (outcome.outcome === 'continue') {
-    await deps.backfillQueue.enqueueBackfill({ tenantId: job.tenantId, days: job.days, runId });
+    await deps.backfillQueue.enqueueBackfill(
+      { tenantId: job.tenantId, days: job.days, runId },
+      outcome.retryAfterSeconds ?? 0,
+    );
     deps.log.info('backfill_continued', { tenantId: job.tenantId, runId, pages: outcome.progress.pages });
   }
   if (outcome.outcome === 'refused') {

@@ -40,10 +40,19 @@ export interface RunBackfillInput {
 export type RunBackfillOutcome =
   | { readonly outcome: 'succeeded'; readonly result: BackfillResult; readonly progress: BackfillProgress }
   | { readonly outcome: 'failed'; readonly error: string }
-  /** Out of time: the caller hands the run over (an SQS continuation) and it resumes from the checkpoint. */
-  | { readonly outcome: 'continue'; readonly progress: BackfillProgress }
+  /**
+   * Out of time (or throttled for longer than one slice's retries): the caller hands the run over
+   * (an SQS continuation, delayed by `retryAfterSeconds`) and it resumes from the checkpoint.
+   */
+  | { readonly outcome: 'continue'; readonly progress: BackfillProgress; readonly retryAfterSeconds?: number }
   /** Another worker holds the run, or it is not the current one: nothing was done. */
   | { readonly outcome: 'refused' };
+
+type FetchedPage = ListPage & { readonly fetchedAt: number };
+
+/** Retryable read failures tolerated across slices (each after its own 8 attempts) before failing. */
+const MAX_STALLS = 5;
+const STALL_DELAY_SECONDS = 300;
 
 /** Writes run a few at a time: enough to keep up with Stripe's pace, few enough to stay polite. */
 const WRITE_CONCURRENCY = 16;
@@ -86,14 +95,19 @@ export async function runBackfill(
   const linkedIntents = new Set<string>();
   const requestsAtStart = deps.source.stats?.requests ?? 0;
   const progressAtStart = progress.requests;
-  const fetchPage = (at: BackfillProgress) =>
-    deps.source.listPage(at.phase as BackfillPhase, {
+  // The snapshot's version is the second its request started: Stripe served the page at or after
+  // it, so an event newer than the data is newer than the version too, however long the page waited.
+  const fetchPage = async (at: BackfillProgress): Promise<FetchedPage> => {
+    const fetchedAt = Math.floor(deps.clock.now().getTime() / 1000);
+    const page = await deps.source.listPage(at.phase as BackfillPhase, {
       stripeAccountId: integration.stripeAccountId,
       createdGte: status.windowStart,
       startingAfter: at.cursor ?? undefined,
     });
+    return { ...page, fetchedAt };
+  };
   // The next page is fetched while this one is written: Stripe's pace and the writes overlap.
-  let pending: Promise<ListPage> | undefined =
+  let pending: Promise<FetchedPage> | undefined =
     progress.phase === 'counting' ? undefined : settle(fetchPage(progress));
 
   while (progress.phase !== 'counting' && pending) {
@@ -102,12 +116,21 @@ export async function runBackfill(
       return { outcome: 'continue', progress };
     }
     const phase: BackfillPhase = progress.phase;
-    let page: ListPage;
+    let page: FetchedPage;
     try {
       page = await pending;
     } catch (error) {
-      if (error instanceof StripeReadError) return fail(error.reason);
-      throw error;
+      if (!(error instanceof StripeReadError)) throw error;
+      // Throttled or Stripe unwell past this slice's retries: hand over and try again later,
+      // a bounded number of times, before calling the run failed.
+      if (error.retryable && (progress.stalls ?? 0) < MAX_STALLS) {
+        progress = { ...progress, stalls: (progress.stalls ?? 0) + 1 };
+        await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
+        await deps.backfillStatus.release(tenantId, runId);
+        deps.log.warn('backfill_stalled', { tenantId, runId, reason: error.reason, stalls: progress.stalls });
+        return { outcome: 'continue', progress, retryAfterSeconds: STALL_DELAY_SECONDS };
+      }
+      return fail(error.reason);
     }
     const last = page.data.at(-1)?.id;
     const more = page.hasMore && typeof last === 'string';
@@ -117,19 +140,22 @@ export async function runBackfill(
       pages: progress.pages + 1,
       requests: progress.requests,
       objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+      stalls: 0,
     };
     pending = next.phase === 'counting' ? undefined : settle(fetchPage(next));
 
-    const version: RecordVersion = {
-      created: Math.floor(deps.clock.now().getTime() / 1000),
-      rank: 0,
-      eventId: '0backfill',
-    };
+    const version: RecordVersion = { created: page.fetchedAt, rank: 0, eventId: '0backfill' };
     const changes = page.data
-      .flatMap((object) => backfillChanges(phase, object, windowStartMs))
+      .flatMap((object) => {
+        const objectChanges = backfillChanges(phase, object, windowStartMs);
+        // An invoice's payment intent: only its refund matters (the store routes it to the invoice).
+        if (phase === 'payment_intents' && typeof object.id === 'string' && linkedIntents.has(object.id)) {
+          return objectChanges.filter((change) => change.kind === 'refund');
+        }
+        return objectChanges;
+      })
       .filter((change) => {
         if (change.kind === 'payment_link') linkedIntents.add(change.paymentIntentId);
-        if (change.kind === 'one_time_candidate') return !linkedIntents.has(change.paymentIntentId);
         if (change.kind !== 'customer') return true;
         if (seenCustomers.has(change.record.id)) return false;
         seenCustomers.add(change.record.id);
@@ -142,7 +168,7 @@ export async function runBackfill(
       ...next,
       requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
     };
-    await deps.backfillStatus.checkpoint(tenantId, runId, progress);
+    await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
     input.onProgress?.(progress);
   }
 
