@@ -20,7 +20,7 @@ import { ValidationError } from '#shared/errors/validation-error.ts';
 import type { BackfillProgress } from '#shared/ports/backfill-status-store.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { processBackfillJob } from '#shared/use-cases/backfill/process-backfill-job.ts';
-import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
+import { createBackfillRun, requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { createAwsDependencies } from '../functions/commons/aws-dependencies.ts';
 import { createLocalDependencies } from './local/local-dependencies.ts';
 import { LOCAL_TABLE_NAME, STACK_STATE_FILE } from './local/local-stack.ts';
@@ -79,6 +79,16 @@ async function runLocally(job: ReturnType<typeof parseBackfillJob>): Promise<num
     const started = Date.now();
     const bar = progressBar(started);
     let pending = job;
+    if ((await deps.integrations.getByTenant(job.tenantId))?.status === 'connected') {
+      // The run exists before it starts, so Ctrl-C can mark it failed instead of leaving it running.
+      const runId = await createBackfillRun(deps, job.tenantId, job.days);
+      pending = { ...job, runId };
+      process.once('SIGINT', () => {
+        void deps.backfillStatus
+          .finish(job.tenantId, runId, { status: 'failed', error: 'Interrupted by the operator' }, new Date())
+          .finally(() => process.exit(130));
+      });
+    }
     for (;;) {
       const outcome = await processBackfillJob(
         { ...deps, source: deps.backfillSource, backfillQueue: { enqueueBackfill: async () => undefined } },

@@ -59,6 +59,13 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(
+  hooks: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void },
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/backfill.ts', ...args], {
       env: {
@@ -77,6 +84,7 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
     });
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
+      hooks.onStderr?.(stderr, child);
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -117,5 +125,27 @@ describe('npm run backfill', () => {
     expect(usage.stderr).toContain('usage: npm run backfill');
     const badDays = await cli('cli_tenant', '--days', 'many');
     expect(badDays.code).toBe(2);
+  }, 60_000);
+
+  it('marks the run failed when interrupted with Ctrl-C, so it does not stay running', async () => {
+    stripe.latencyMs = 150;
+    let interrupted = false;
+    const run = await cliWith(
+      {
+        onStderr: (text, child) => {
+          if (!interrupted && /backfill \[/.test(text)) {
+            interrupted = true;
+            child.kill('SIGINT');
+          }
+        },
+      },
+      'cli_tenant',
+    );
+    stripe.latencyMs = 0;
+    expect(run.code).toBe(130);
+    expect(await stack.deps.backfillStatus.get('cli_tenant')).toMatchObject({
+      status: 'failed',
+      error: 'Interrupted by the operator',
+    });
   }, 60_000);
 });
