@@ -5,6 +5,7 @@ import { createBackfillWorker } from '../../functions/backfill-worker.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { bearer, handlersFor } from '../support/handlers.ts';
 import { createTestApp, httpEvent, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
+import { sqsEvent } from '../support/sqs-event.ts';
 
 const SIZE = { customers: 30, subscriptions: 40, invoices: 150, oneTimePayments: 20 };
 /** The worker's Lambda gets 15 minutes. */
@@ -21,26 +22,7 @@ function worker() {
   return createBackfillWorker({ ...app.deps, backfillSource: backfillDeps(app).source });
 }
 
-const sqs = (body: unknown, messageId = 'm-1', receiveCount = 1): SQSEvent => ({
-  Records: [
-    {
-      messageId,
-      receiptHandle: 'r',
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: String(receiveCount),
-        SentTimestamp: '0',
-        SenderId: 's',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:backfill',
-      awsRegion: 'us-east-1',
-    },
-  ],
-});
+const sqs = sqsEvent;
 
 describe('POST /api/connect/stripe/backfill', () => {
   it('queues a re-sync (202), refuses a second while one is queued (409), and needs a connection', async () => {

@@ -10,6 +10,7 @@ import {
   tenantA,
   tenantB,
 } from '../support/harness.ts';
+import { sqsEvent } from '../support/sqs-event.ts';
 
 const WHSEC = `whsec_${'Ab1+/=_-'.repeat(4)}`;
 
@@ -414,26 +415,3 @@ describe('revocation worker', () => {
     expect(app.stripe.isConnected('acct_1Gone')).toBe(false);
   });
 });
-
-function sqsEvent(job: unknown, messageId = 'm-1'): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: 'r',
-        body: typeof job === 'string' ? job : JSON.stringify(job),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:revocations',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}

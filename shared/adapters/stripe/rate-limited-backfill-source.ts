@@ -119,7 +119,9 @@ function classify(error: unknown): Verdict {
   if (status === 429 || e?.type === 'StripeRateLimitError' || e?.code === 'rate_limit') {
     return { kind: 'rate_limited', reason: 'Stripe rate limit (429)' };
   }
-  if (status !== undefined && status >= 500) return { kind: 'transient', reason: `Stripe ${status}` };
+  // 409 is Stripe's lock_timeout (a concurrent request held the object): worth another try.
+  if (status !== undefined && (status >= 500 || status === 409))
+    return { kind: 'transient', reason: `Stripe ${status}` };
   if (status === undefined) return { kind: 'transient', reason: `network error (${type})` };
   return { kind: 'permanent', reason: `Stripe ${status} ${type}` };
 }
