@@ -1,6 +1,6 @@
 /**
- * `npm run dev`: the API on http://localhost:$PORT with dynalite and local stand-ins.
- * `npm run dev -- --reset` wipes the local data first.
+ * `npm run dev`: the API on http://localhost:$PORT with dynalite and local stand-ins, and, unless
+ * Stripe is configured, the built-in Stripe emulator. `npm run dev -- --reset` wipes local data.
  */
 import { ConfigError } from '#shared/errors/config-error.ts';
 import { startLocalStack } from './local/local-stack.ts';
@@ -9,15 +9,17 @@ const reset = process.argv.includes('--reset');
 
 try {
   const stack = await startLocalStack({ env: process.env, reset });
-  const stripeApi = process.env.STRIPE_API_BASE_URL ?? 'https://api.stripe.com';
+  const emulator = stack.stripeEmulator;
+  const stripeLine = emulator
+    ? `  Stripe:                      built-in emulator on ${emulator.url} (demo clinic ${emulator.stripe.consentAccount})`
+    : `  Stripe API:                  ${process.env.STRIPE_API_BASE_URL ?? 'https://api.stripe.com'}`;
   process.stderr.write(
     [
       '',
       `  Compass Stripe connector (local) on ${stack.url}`,
       `  Sign in as the demo tenant:  ${stack.signInUrl()}`,
       `  Settings page:               ${stack.url}/settings/integrations`,
-      `  Stripe API:                  ${stripeApi}`,
-      `  Stripe consent screen:       ${process.env.STRIPE_CONNECT_BASE_URL ?? 'https://connect.stripe.com'}`,
+      stripeLine,
       '  Press Ctrl-C to stop.',
       '',
     ].join('\n'),
@@ -32,14 +34,10 @@ try {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(
-      `\nCannot start: ${error.problems.join('\n  ')}\n\nnpm run dev needs a Stripe-compatible server until the built-in emulator lands:\n` +
-        '  STRIPE_CONNECT_CLIENT_ID=ca_… STRIPE_SECRET_KEY=sk_test_… STRIPE_API_BASE_URL=http://127.0.0.1:12111 \\\n' +
-        '  STRIPE_CONNECT_BASE_URL=http://127.0.0.1:12111 npm run dev\n(see README, "Local run").\n',
-    );
-  } else {
-    process.stderr.write(`\nCannot start: ${(error as Error).message}\n`);
-  }
+  const message =
+    error instanceof ConfigError
+      ? `${error.problems.join('\n  ')}\n\nUnset the STRIPE_* variables to use the built-in emulator, or set all of them (see README, "Configuration").`
+      : (error as Error).message;
+  process.stderr.write(`\nCannot start: ${message}\n`);
   process.exit(1);
 }

@@ -29,6 +29,7 @@ import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
+import { type StripeEmulator, startStripeEmulator } from './stripe-emulator.ts';
 
 export const LOCAL_TABLE_NAME = 'compass-stripe-connect-local';
 /** Where a running `npm run dev` says which DynamoDB endpoint it serves. */
@@ -43,12 +44,16 @@ export interface LocalStackOptions {
   /** Keep dynalite in memory (tests). */
   readonly inMemory?: boolean;
   readonly reset?: boolean;
+  /** Port of the embedded Stripe emulator (started when no Stripe is configured); 0 picks one. */
+  readonly emulatorPort?: number;
 }
 
 export interface LocalStack {
   readonly url: string;
   readonly deps: AppDependencies;
   readonly queues: InProcessQueues;
+  /** Set when no Stripe was configured and the embedded emulator serves instead. */
+  readonly stripeEmulator: StripeEmulator | undefined;
   /** A link that signs the browser in as a demo tenant (local only). */
   signInUrl(tenant?: { tenantId: string; tenantSlug: string }): string;
   close(): Promise<void>;
@@ -77,10 +82,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
   const sessionSecret = options.env.SESSION_JWT_SECRET ?? (await localSessionSecret(dataDir));
+  // No Stripe configured at all: the embedded emulator stands in (real variables switch it off).
+  const stripeConfigured = ['STRIPE_API_BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_CONNECT_CLIENT_ID'].some(
+    (name) => options.env[name],
+  );
+  const stripeEmulator = stripeConfigured
+    ? undefined
+    : await startStripeEmulator({
+        port: options.emulatorPort ?? Number(options.env.STRIPE_EMULATOR_PORT ?? 12111),
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE'
+          ? new Error(
+              'The Stripe emulator port is already in use: stop what uses it or set STRIPE_EMULATOR_PORT',
+            )
+          : error;
+      });
+  const stripeEnv: Env = stripeEmulator
+    ? {
+        STRIPE_CONNECT_CLIENT_ID: stripeEmulator.stripe.clientId,
+        STRIPE_SECRET_KEY: stripeEmulator.stripe.secretKey,
+        STRIPE_API_BASE_URL: stripeEmulator.url,
+        STRIPE_CONNECT_BASE_URL: stripeEmulator.url,
+      }
+    : {};
   const configFor = (baseUrl: string) => {
     const env: Env = {
       OAUTH_REDIRECT_BASE_URL: baseUrl,
       ...options.env,
+      ...stripeEnv,
       ...(options.env.SESSION_JWKS_URL ? {} : { SESSION_JWT_SECRET: sessionSecret }),
     };
     const config = loadConfig(env, ['stripe', 'stripeKey', 'oauth', 'session', 'connectWebhook']);
@@ -95,8 +124,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     return { config, secretKey: config.stripeKey.secretKey.value, connectWebhookSecret: connect?.value };
   };
+  const stopEmulator = async () => {
+    await stripeEmulator?.stripe.stop();
+  };
   // Fail on bad configuration before taking the port.
-  configFor(`http://localhost:${port}`);
+  try {
+    configFor(`http://localhost:${port}`);
+  } catch (error) {
+    await stopEmulator();
+    throw error;
+  }
 
   // Listen first: with port 0 the callback URL depends on the port the system picks.
   let serve: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => {
@@ -119,6 +156,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
     });
     server.listen(port, '127.0.0.1', () => resolvePromise());
+  }).catch(async (error) => {
+    await stopEmulator();
+    throw error;
   });
   const url = `http://localhost:${(server.address() as AddressInfo).port}`;
   const closeServer = () =>
@@ -136,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
   } catch (error) {
     await closeServer();
+    await stopEmulator();
     throw new Error(
       `Cannot open the local DynamoDB data in ${dataDir} (is another npm run dev running?): ${(error as Error).message}`,
     );
@@ -256,6 +297,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url,
     deps: appDeps,
     queues,
+    stripeEmulator,
     signInUrl: (tenant) =>
       `${url}/dev/sign-in${tenant ? `?${new URLSearchParams({ tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug })}` : ''}`,
     async close() {
@@ -263,6 +305,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await closeServer();
       if (!options.inMemory) await rm(stateFile, { force: true });
       await dynalite.close();
+      await stopEmulator();
     },
   };
 }

@@ -93,8 +93,11 @@ export class FakeStripe {
   private readonly codes = new Map<string, IssuedCode>();
   private readonly faults = new Map<string, Fault[]>();
   private readonly codeTtlMs: number;
-  /** What the consent screen answers: approve (with `consentAccount`) or the tenant's Cancel. */
-  consent: 'approve' | 'deny' = 'approve';
+  /**
+   * What the consent screen does: approve at once (with `consentAccount`), answer like the
+   * tenant's Cancel, or (`page`, the local emulator) show Authorize and Cancel buttons to a person.
+   */
+  consent: 'approve' | 'deny' | 'page' = 'approve';
   consentAccount = 'acct_1FakeClinic000001';
   /** Delay before answering every request, in milliseconds. */
   latencyMs: number;
@@ -381,8 +384,15 @@ export class FakeStripe {
       });
       return;
     }
+    if (this.consent === 'page' && q.get('decision') === null) {
+      increment(this.counters.byStatus, '200');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(consentPage(q, this.consentAccount));
+      return;
+    }
     const back = new URL(redirectUri);
-    if (this.consent === 'approve') {
+    const approve = this.consent === 'page' ? q.get('decision') === 'authorize' : this.consent === 'approve';
+    if (approve) {
       back.searchParams.set('code', this.issueCode(this.consentAccount));
       back.searchParams.set('scope', q.get('scope') ?? 'read_write');
     } else {
@@ -925,4 +935,27 @@ function retrieveObject(spec: ResourceSpec, data: AccountData, query: Query, id:
   const object = collection.get(id);
   if (!object) throw noSuch(collection.objectName, id, 'id', 404);
   return expanders(query, spec, '').reduce((o, expander) => expander(o, data), object);
+}
+
+/** The emulator's consent screen: two buttons that send the browser back like Stripe's would. */
+function consentPage(query: URLSearchParams, accountId: string): string {
+  const link = (decision: string) => {
+    const next = new URLSearchParams(query);
+    next.set('decision', decision);
+    return `/oauth/authorize?${escapeHtml(next.toString())}`;
+  };
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stripe (local emulator): connect Compass</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;color:#1d2433}
+a.button{display:inline-block;padding:.6rem 1.2rem;border-radius:.4rem;margin-right:.5rem;text-decoration:none}
+#authorize{background:#635bff;color:#fff}#cancel{border:1px solid #ccc;color:#1d2433}</style></head>
+<body><h1>Connect Compass to your Stripe account</h1>
+<p>Local Stripe emulator. Compass asks for <code>read_write</code> access to the demo account
+<code>${escapeHtml(accountId)}</code>.</p>
+<p><a class="button" id="authorize" href="${link('authorize')}">Authorize</a>
+<a class="button" id="cancel" href="${link('cancel')}">Cancel</a></p></body></html>`;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
@@ -183,4 +185,37 @@ describe('npm run dev stack', () => {
       }),
     ).rejects.toThrow(`Port ${port} is already in use`);
   });
+});
+
+describe('npm run dev with no Stripe configured', () => {
+  it('starts the built-in emulator: its consent page has Authorize and Cancel, and a connect fills the records', async () => {
+    const dir = await (await import('node:fs/promises')).mkdtemp(join(tmpdir(), 'compass-emulator-'));
+    const local = await startLocalStack({ env: {}, port: 0, emulatorPort: 0, inMemory: true, dataDir: dir });
+    try {
+      expect(local.stripeEmulator).toBeDefined();
+      const browser = new Browser();
+      await browser.follow(local.signInUrl());
+      const start = await browser.get(`${local.url}/api/connect/stripe`);
+      const consentUrl = start.headers.get('location') ?? '';
+      expect(consentUrl.startsWith(local.stripeEmulator?.url ?? 'x')).toBe(true);
+      const page = await (await browser.get(consentUrl)).text();
+      expect(page).toContain('id="authorize"');
+      expect(page).toContain('id="cancel"');
+      const authorize = /id="authorize" href="([^"]+)"/.exec(page)?.[1]?.replaceAll('&#38;', '&') ?? '';
+      const visited = await browser.follow(new URL(authorize, consentUrl).toString());
+      expect(visited.at(-1)).toBe(`${local.url}/settings/integrations?connected=stripe`);
+      // The backfill runs in the background; poll the public status route like the settings page does.
+      let status: { backfill: { status: string; result: unknown } } | undefined;
+      for (let i = 0; i < 100 && status?.backfill.status !== 'succeeded'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await (
+          await browser.get(`${local.url}/api/connect/stripe/status`)
+        ).json()) as typeof status;
+      }
+      expect(status?.backfill).toMatchObject({ status: 'succeeded', result: local.stripeEmulator?.expected });
+    } finally {
+      await local.close();
+      await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
