@@ -8,9 +8,9 @@ import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dyna
 import { FileCredentialStore } from '#shared/adapters/local/file-credential-store.ts';
 import type { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
+import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
 import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
-import { StripeSdkBackfillSource } from '#shared/adapters/stripe/stripe-sdk-backfill-source.ts';
 import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
@@ -66,15 +66,9 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     backfillQueue: options.queues,
     oauth,
     records,
+    // The deployed composition's source, with the key at hand instead of in Secrets Manager.
     backfillSource: new RateLimitedBackfillSource(
-      new StripeSdkBackfillSource(
-        createStripeClient({
-          secretKey: options.stripeSecretKey,
-          apiBaseUrl: options.stripe.apiBaseUrl,
-          timeoutMs: 20_000,
-          maxNetworkRetries: 0,
-        }),
-      ),
+      new LazyBackfillSource(async () => options.stripeSecretKey, options.stripe.apiBaseUrl),
     ),
     webhooks: new StripeWebhookReceiver({
       integrations,

@@ -6,9 +6,13 @@ export interface TenantCredential {
   readonly webhookSecret?: string;
 }
 
-/** A new token keeps the webhook secret only when it is for the same Stripe account. */
-export function keepsWebhookSecret(current: TenantCredential | undefined, token: StripeToken): boolean {
-  return current?.webhookSecret !== undefined && current.token.stripe_user_id === token.stripe_user_id;
+/**
+ * The credential after a new token: the webhook secret survives only a token for the same Stripe
+ * account (it signs that account's events, not another's).
+ */
+export function withToken(current: TenantCredential | undefined, token: StripeToken): TenantCredential {
+  const sameAccount = current?.token.stripe_user_id === token.stripe_user_id;
+  return sameAccount && current?.webhookSecret ? { token, webhookSecret: current.webhookSecret } : { token };
 }
 
 /** One secret per tenant (Secrets Manager `{prefix}/stripe/{tenantId}` when deployed). */

@@ -14,10 +14,9 @@ import type { BackfillQueue, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { OAuthStateStore, PendingOAuthState } from '../ports/oauth-state-store.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
-import { requestBackfill } from './backfill/request-backfill.ts';
+import { DEFAULT_BACKFILL_DAYS, requestBackfill } from './backfill/request-backfill.ts';
+import { reasonOf } from './reason-of.ts';
 import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
-
-export const BACKFILL_DAYS = 90;
 
 export interface CompleteStripeConnectDeps {
   readonly states: OAuthStateStore;
@@ -194,19 +193,8 @@ function checkState(
  */
 async function enqueueBackfill(deps: CompleteStripeConnectDeps, tenantId: string) {
   try {
-    await requestBackfill(deps, tenantId, BACKFILL_DAYS);
+    await requestBackfill(deps, tenantId, DEFAULT_BACKFILL_DAYS);
   } catch (error) {
     deps.log.error('stripe_connect_backfill_enqueue_failed', { tenantId, reason: reasonOf(error) });
   }
-}
-
-/** Error names and Stripe reasons only: messages can quote codes or tokens. */
-export function reasonOf(error: unknown): string {
-  if (error && typeof error === 'object') {
-    const reason = (error as { reason?: unknown }).reason;
-    if (typeof reason === 'string') return reason;
-    const name = (error as { name?: unknown }).name;
-    if (typeof name === 'string') return name;
-  }
-  return 'unknown';
 }

@@ -6,7 +6,7 @@ import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
-import { reasonOf } from './complete-stripe-connect.ts';
+import { reasonOf } from './reason-of.ts';
 import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
 
 export interface DisconnectStripeDeps {

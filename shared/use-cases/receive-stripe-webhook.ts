@@ -170,6 +170,8 @@ export class StripeWebhookReceiver {
       if (!(error instanceof NotConnectedError)) throw error;
     }
     this.secrets.delete(tenantId);
+    // This container stops routing the tenant's own endpoint at once (others within 30 s).
+    this.bySlug.deleteWhere((integration) => integration.tenantId === tenantId);
   }
 
   private async ignore(

@@ -3,7 +3,7 @@ import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { RevocationJob, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
-import { reasonOf } from './complete-stripe-connect.ts';
+import { reasonOf } from './reason-of.ts';
 import { REVOCATION_GIVE_UP_AFTER_MS, revocationDelaySeconds } from './revocation-schedule.ts';
 
 export interface RetryRevocationDeps {

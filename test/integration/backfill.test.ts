@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
-import { current, stripeEvent } from '../fixtures/stripe-objects.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
@@ -171,44 +170,46 @@ describe('backfill', () => {
 
   it('a webhook event newer than the backfill snapshot wins; an older one does not', async () => {
     const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
-    const sub = clinic.objects.subscriptions.find((s) => s.status === 'active') as {
+    const [newer, older] = clinic.objects.subscriptions.filter((s) => s.status === 'active') as {
       id: string;
       customer: string;
-    };
+    }[];
+    if (!newer || !older) throw new Error('the seed has fewer than two active subscriptions');
     const runId = await queueRun();
-    // The event is a second newer than the backfill's snapshot: it must survive the backfill.
     const nowSec = Math.floor(app.clock.now().getTime() / 1000);
-    const newer = stripeEvent(
-      'customer.subscription.updated',
-      current.subscription({ id: sub.id, customer: sub.customer, status: 'past_due' }),
-      {
-        created: nowSec + 1,
+    const pastDue = (sub: { id: string; customer: string }) => ({
+      kind: 'subscription' as const,
+      record: {
+        id: sub.id,
+        customerId: sub.customer,
+        status: 'past_due',
+        currency: 'usd',
+        items: [],
+        mrr: 0,
+        cancelAtPeriodEnd: false,
+        canceledAt: null,
+        endedAt: null,
+        trialEnd: null,
+        currentPeriodEnd: null,
+        created: null,
       },
-    );
-    await app.deps.records.apply(
-      'tenant_a',
-      {
-        kind: 'subscription',
-        record: {
-          id: sub.id,
-          customerId: sub.customer,
-          status: 'past_due',
-          currency: 'usd',
-          items: [],
-          mrr: 0,
-          cancelAtPeriodEnd: false,
-          canceledAt: null,
-          endedAt: null,
-          trialEnd: null,
-          currentPeriodEnd: null,
-          created: null,
-        },
-      },
-      { created: (newer as { created: number }).created, rank: 2, eventId: 'evt_newer' },
-    );
+    });
+    // As the webhook path writes them: one event a second after the snapshot, one a minute before.
+    await app.deps.records.apply('tenant_a', pastDue(newer), {
+      created: nowSec + 1,
+      rank: 2,
+      eventId: 'evt_newer',
+    });
+    await app.deps.records.apply('tenant_a', pastDue(older), {
+      created: nowSec - 60,
+      rank: 2,
+      eventId: 'evt_older',
+    });
+
     await runBackfill(backfillDeps(app), { tenantId: 'tenant_a', runId, deadline: farFuture() });
     const subscriptions = await readAll(handlers, token, 'subscriptions');
-    expect(subscriptions.find((s) => s.id === sub.id)).toMatchObject({ status: 'past_due' });
+    expect(subscriptions.find((s) => s.id === newer.id)).toMatchObject({ status: 'past_due' });
+    expect(subscriptions.find((s) => s.id === older.id)).toMatchObject({ status: 'active' });
   });
 });
 

@@ -2,11 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StripeToken } from '../../domain/integration.ts';
 import { TENANT_ID_PATTERN } from '../../domain/tenant.ts';
-import {
-  type CredentialStore,
-  keepsWebhookSecret,
-  type TenantCredential,
-} from '../../ports/credential-store.ts';
+import { type CredentialStore, type TenantCredential, withToken } from '../../ports/credential-store.ts';
 
 /**
  * The local stack's stand-in for Secrets Manager: one owner-only JSON file per tenant under the
@@ -32,10 +28,7 @@ export class FileCredentialStore implements CredentialStore {
 
   async saveToken(tenantId: string, token: StripeToken): Promise<void> {
     const current = await this.get(tenantId);
-    await this.write(tenantId, {
-      token,
-      ...(keepsWebhookSecret(current, token) ? { webhookSecret: current?.webhookSecret } : {}),
-    });
+    await this.write(tenantId, withToken(current, token));
   }
 
   async setWebhookSecret(tenantId: string, webhookSecret: string): Promise<boolean> {

@@ -6,11 +6,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { StripeToken } from '../../domain/integration.ts';
-import {
-  type CredentialStore,
-  keepsWebhookSecret,
-  type TenantCredential,
-} from '../../ports/credential-store.ts';
+import { type CredentialStore, type TenantCredential, withToken } from '../../ports/credential-store.ts';
 
 /**
  * One secret per tenant, `{prefix}/stripe/{tenantId}`, holding `{token, webhookSecret?}` as JSON.
@@ -43,10 +39,7 @@ export class SecretsManagerCredentialStore implements CredentialStore {
 
   async saveToken(tenantId: string, token: StripeToken): Promise<void> {
     const current = await this.get(tenantId);
-    const value: TenantCredential = {
-      token,
-      ...(keepsWebhookSecret(current, token) ? { webhookSecret: current?.webhookSecret } : {}),
-    };
+    const value: TenantCredential = withToken(current, token);
     if (current) {
       await this.put(tenantId, value);
       return;

@@ -11,7 +11,7 @@ type Change = Exclude<RecordChange, { kind: 'deauthorized' }>;
 
 /**
  * What one listed Stripe object contributes, per the design's import rule: subscriptions that
- * had not ended before the window; finalized invoices (drafts skipped) and their payment links;
+ * had not ended before the window; finalized invoices (drafts skipped); the InvoicePayments of the window, which link payment intents to invoices;
  * succeeded payment intents not owned by an invoice (the store refuses linked ones) with their
  * refunds; customers of the window, and every customer an imported object refers to (expanded
  * inline, so it costs no request).
@@ -27,11 +27,7 @@ export function backfillChanges(phase: BackfillPhase, object: StripeObject, wind
     case 'invoices': {
       const record = mapInvoiceObject(object);
       if (!record) return [];
-      return [
-        { kind: 'order', record },
-        ...expandedCustomer(object.customer),
-        ...paymentLinks(object, record.id),
-      ];
+      return [{ kind: 'order', record }, ...expandedCustomer(object.customer)];
     }
     case 'invoice_payments':
       return invoicePaymentLink(object);
@@ -59,19 +55,6 @@ function invoicePaymentLink(payment: StripeObject): Change[] {
   const intent = (payment.payment as { payment_intent?: unknown } | undefined)?.payment_intent;
   const paymentIntentId = typeof intent === 'string' ? intent : idOf(intent);
   return invoiceId && paymentIntentId ? [{ kind: 'payment_link', paymentIntentId, invoiceId }] : [];
-}
-
-/** basil's InvoicePayment objects, when an invoice arrives with its `payments` list expanded. */
-function paymentLinks(invoice: StripeObject, invoiceId: string): Change[] {
-  const payments = (invoice.payments as { data?: unknown } | undefined)?.data;
-  if (!Array.isArray(payments)) return [];
-  const links: Change[] = [];
-  for (const payment of payments) {
-    const intent = (payment as { payment?: { payment_intent?: unknown } } | null)?.payment?.payment_intent;
-    const paymentIntentId = typeof intent === 'string' ? intent : idOf(intent);
-    if (paymentIntentId) links.push({ kind: 'payment_link', paymentIntentId, invoiceId });
-  }
-  return links;
 }
 
 function paymentIntentChanges(intent: StripeObject): Change[] {

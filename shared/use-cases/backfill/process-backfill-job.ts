@@ -6,7 +6,10 @@ export interface ProcessBackfillJobDeps extends RunBackfillDeps {
   readonly backfillQueue: BackfillQueue;
 }
 
-export type BackfillJobOutcome = RunBackfillOutcome & { readonly runId: string };
+export type BackfillJobOutcome =
+  | (RunBackfillOutcome & { readonly runId: string })
+  /** No run was created: the tenant is not connected. */
+  | { readonly outcome: 'failed'; readonly error: string; readonly runId: null };
 
 /**
  * One worker invocation's share of a run. A job without a run id (a direct invocation, the CLI)
@@ -21,7 +24,7 @@ export async function processBackfillJob(
 ): Promise<BackfillJobOutcome> {
   if (!job.runId && (await deps.integrations.getByTenant(job.tenantId))?.status !== 'connected') {
     // Nothing to record a run against: answer without leaving a status behind.
-    return { outcome: 'failed', error: 'Stripe is not connected', runId: '' };
+    return { outcome: 'failed', error: 'Stripe is not connected', runId: null };
   }
   const runId = job.runId ?? (await createBackfillRun(deps, job.tenantId, job.days));
   const outcome = await runBackfill(deps, {
