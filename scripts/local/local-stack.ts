@@ -27,13 +27,15 @@ import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts'
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
+import { type DevStackState, STACK_STATE_FILE } from './dev-stack-state.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
 import { type StripeEmulator, startStripeEmulator } from './stripe-emulator.ts';
 
 export const LOCAL_TABLE_NAME = 'compass-stripe-connect-local';
-/** Where a running `npm run dev` says which DynamoDB endpoint it serves. */
-export const STACK_STATE_FILE = 'dev-stack.json';
+// `npm run backfill` finds the running stack's DynamoDB through this file.
+export { STACK_STATE_FILE } from './dev-stack-state.ts';
+
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface LocalStackOptions {
@@ -103,6 +105,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         STRIPE_SECRET_KEY: stripeEmulator.stripe.secretKey,
         STRIPE_API_BASE_URL: stripeEmulator.url,
         STRIPE_CONNECT_BASE_URL: stripeEmulator.url,
+        // The emulator signs the events it fires with this, so the Connect endpoint needs no setup.
+        STRIPE_CONNECT_WEBHOOK_SECRET:
+          options.env.STRIPE_CONNECT_WEBHOOK_SECRET || `whsec_${randomBytes(24).toString('base64url')}`,
       }
     : {};
   const configFor = (baseUrl: string) => {
@@ -168,6 +173,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
 
   const { config, secretKey, connectWebhookSecret } = configFor(url);
+  const settingsUrl = `${url}/settings/integrations`;
+  if (stripeEmulator && connectWebhookSecret) {
+    stripeEmulator.deliverTo({
+      connectUrl: `${url}/api/webhooks/stripe-connect`,
+      secret: connectWebhookSecret,
+      settingsUrl,
+    });
+  }
   let dynalite: RunningDynalite;
   try {
     dynalite = await startDynaliteWithTable(
@@ -184,9 +197,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Lets `npm run backfill` use this stack's DynamoDB while it runs (its files are locked).
   const stateFile = join(dataDir, STACK_STATE_FILE);
   if (!options.inMemory) {
-    await writeFile(stateFile, JSON.stringify({ pid: process.pid, dynamoEndpoint: dynalite.endpoint }), {
-      mode: 0o600,
-    });
+    // No secrets in it: `npm run dev:events` asks the emulator (which holds the signing secret) to fire.
+    const state: DevStackState = {
+      pid: process.pid,
+      dynamoEndpoint: dynalite.endpoint,
+      url,
+      emulatorUrl: stripeEmulator?.url ?? null,
+    };
+    await writeFile(stateFile, JSON.stringify(state), { mode: 0o600 });
   }
 
   let deps: AppDependencies | undefined;
@@ -243,7 +261,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ) {
       if (requestUrl.pathname === '/') return redirectTo(res, '/settings/integrations');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(renderSettingsPage());
+      res.end(renderSettingsPage({ emulatorUrl: stripeEmulator?.url }));
       return;
     }
     const body = await readBody(req);

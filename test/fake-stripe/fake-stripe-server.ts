@@ -103,6 +103,12 @@ export class FakeStripe {
   latencyMs: number;
   /** Token bucket per account; `null` (the default) for no limit. Applies to `/v1/` paths. */
   rateLimit: RateLimit | null;
+  /**
+   * Pages and actions served before Stripe's own routes (the local emulator's dashboard); answers
+   * `true` when it handled the request. Not recorded in {@link requests} or {@link stats}.
+   */
+  extraRoutes: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>) | undefined =
+    undefined;
   /** The platform account's own objects: what a request without `Stripe-Account` reads. */
   readonly platformData = new AccountData(PLATFORM);
   private readonly accounts = new Map<string, AccountData>();
@@ -129,8 +135,19 @@ export class FakeStripe {
         if (!res.headersSent) this.send(res, 500, { error: { type: 'api_error', message: String(error) } });
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
-    const { port: actual } = this.server.address() as AddressInfo;
+    const server = this.server;
+    // A port in use must reject (the caller explains it), not crash the process with an unhandled 'error'.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((error: unknown) => {
+      this.server = undefined;
+      throw error;
+    });
+    const { port: actual } = server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${actual}`;
     return this.baseUrl;
   }
@@ -224,6 +241,7 @@ export class FakeStripe {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (this.extraRoutes && (await this.extraRoutes(req, res, url))) return;
     const raw = await readBody(req);
     const params = {
       ...Object.fromEntries(url.searchParams),

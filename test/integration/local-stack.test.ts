@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
 import { current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { CookieBrowser as Browser } from '../support/cookie-browser.ts';
 import { sign } from '../support/webhook-helpers.ts';
 
 /**
@@ -56,43 +57,6 @@ afterAll(async () => {
   const { rm } = await import('node:fs/promises');
   await rm(dataDir, { recursive: true, force: true });
 });
-
-/** A tiny cookie-keeping browser that does not follow redirects on its own. */
-class Browser {
-  private readonly jar = new Map<string, string>();
-
-  async get(url: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const index = pair?.indexOf('=') ?? -1;
-      if (!pair || index < 0) continue;
-      const value = pair.slice(index + 1);
-      if (/Max-Age=0/i.test(line)) this.jar.delete(pair.slice(0, index));
-      else this.jar.set(pair.slice(0, index), value);
-    }
-    return response;
-  }
-
-  /** Follows redirects across the app and the fake Stripe, returning every location visited. */
-  async follow(url: string): Promise<string[]> {
-    const visited = [url];
-    let next = url;
-    for (let hop = 0; hop < 5; hop++) {
-      const response = await this.get(next);
-      const location = response.headers.get('location');
-      if (!location) break;
-      next = new URL(location, next).toString();
-      visited.push(next);
-    }
-    return visited;
-  }
-}
 
 describe('npm run dev stack', () => {
   it('takes a browser through sign-in → connect → status → webhook secret → disconnect, leaking nothing to the logs', async () => {
@@ -188,6 +152,41 @@ describe('npm run dev stack', () => {
 });
 
 describe('npm run dev with no Stripe configured', () => {
+  it('refuses to start when the emulator port is in use, naming STRIPE_EMULATOR_PORT', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as import('node:net').AddressInfo).port;
+    try {
+      await expect(
+        startLocalStack({ env: {}, port: 0, emulatorPort: taken, inMemory: true, dataDir }),
+      ).rejects.toThrow(
+        'The Stripe emulator port is already in use: stop what uses it or set STRIPE_EMULATOR_PORT',
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('stops the emulator it started when the API port is in use', async () => {
+    const port = Number(new URL(stack.url).port);
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const emulatorPort = (probe.address() as import('node:net').AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    await expect(startLocalStack({ env: {}, port, emulatorPort, inMemory: true, dataDir })).rejects.toThrow(
+      `Port ${port} is already in use: stop what uses it or set PORT to another port`,
+    );
+    // The emulator's port is free again: nothing was left listening.
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(emulatorPort, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => again.close(resolve));
+  });
+
   it('starts the built-in emulator: its consent page has Authorize and Cancel, and a connect fills the records', async () => {
     const dir = await (await import('node:fs/promises')).mkdtemp(join(tmpdir(), 'compass-emulator-'));
     const local = await startLocalStack({ env: {}, port: 0, emulatorPort: 0, inMemory: true, dataDir: dir });

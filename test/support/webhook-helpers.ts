@@ -1,12 +1,8 @@
-import Stripe from 'stripe';
 import type { Handlers } from './handlers.ts';
 import { bearer, beginConnect, callbackQuery } from './handlers.ts';
 import type { TestApp } from './harness.ts';
 
-/** Signs a payload the way Stripe does (`t=…,v1=…`), with the SDK's own test helper. */
-export function sign(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
-  return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
-}
+export { sign } from './stripe-signature.ts';
 
 /** Connects a tenant through the real OAuth handlers and configures its webhook secret. */
 export async function connectWithSecret(

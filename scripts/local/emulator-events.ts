@@ -1,0 +1,557 @@
+import { randomBytes } from 'node:crypto';
+import type { AccountData } from '../../test/fake-stripe/account-data.ts';
+import {
+  application,
+  current,
+  DAY,
+  list,
+  type StripeObject,
+  stripeEvent,
+} from '../../test/fixtures/stripe-objects.ts';
+
+/**
+ * The events the local Stripe emulator can fire at the Connect webhook endpoint, each with the
+ * change it makes to the demo account's own data, so that a later backfill and the events agree
+ * (a paid invoice fired here is also listed by `GET /v1/invoices`). Objects are built from the
+ * test fixtures (`current` shape: the API version stripe-node speaks), like the seeded clinic.
+ *
+ * @module
+ */
+
+export interface EmulatorEventType {
+  readonly type: string;
+  /** The button's words on the emulator's page. */
+  readonly label: string;
+  /** What it does, in a sentence. */
+  readonly description: string;
+}
+
+/** Every type `npm run dev:events` and the emulator's buttons accept, in the order shown. */
+export const EMULATOR_EVENT_TYPES = [
+  { type: 'customer.created', label: 'New patient', description: 'A new customer is created.' },
+  {
+    type: 'customer.updated',
+    label: 'Update patient',
+    description: 'The newest customer gets new metadata.',
+  },
+  {
+    type: 'customer.deleted',
+    label: 'Delete patient',
+    description: 'The newest customer without a live subscription is deleted.',
+  },
+  {
+    type: 'customer.subscription.created',
+    label: 'New subscription',
+    description: 'The newest customer subscribes to a plan the clinic sells.',
+  },
+  {
+    type: 'customer.subscription.updated',
+    label: 'Cancel at period end',
+    description: 'The newest active subscription is set to cancel at the end of its period.',
+  },
+  {
+    type: 'customer.subscription.deleted',
+    label: 'Cancel subscription now',
+    description: 'The newest live subscription is canceled at once.',
+  },
+  {
+    type: 'invoice.paid',
+    label: 'Invoice paid',
+    description:
+      'A live subscription is invoiced and paid (invoice_payment.paid is sent first, as Stripe does).',
+  },
+  {
+    type: 'invoice.payment_failed',
+    label: 'Invoice payment failed',
+    description: 'A live subscription is invoiced and the card is declined; the invoice stays open.',
+  },
+  { type: 'invoice.voided', label: 'Void invoice', description: 'The newest open invoice is voided.' },
+  {
+    type: 'payment_intent.succeeded',
+    label: 'One-time payment',
+    description: 'A patient pays for a visit (a one-time payment with its charge).',
+  },
+  {
+    type: 'charge.refunded',
+    label: 'Refund',
+    description: 'The newest paid charge that is not yet refunded is refunded in full.',
+  },
+  {
+    type: 'account.application.deauthorized',
+    label: 'Revoke access from Stripe',
+    description: 'The clinic removes Compass in its Stripe dashboard: Compass is disconnected.',
+  },
+] as const satisfies readonly EmulatorEventType[];
+
+export type EmulatorEventName = (typeof EMULATOR_EVENT_TYPES)[number]['type'];
+
+export function isEmulatorEventName(value: unknown): value is EmulatorEventName {
+  return EMULATOR_EVENT_TYPES.some((entry) => entry.type === value);
+}
+
+/** A fire that the account's data cannot support (nothing to refund, say): a 409 for the caller. */
+export class NothingToChangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NothingToChangeError';
+  }
+}
+
+export interface EventContext {
+  readonly data: AccountData;
+  readonly accountId: string;
+  /** The platform's Connect client id (the application an account deauthorizes). */
+  readonly clientId: string;
+  /** Epoch seconds. */
+  readonly now: number;
+}
+
+/**
+ * Applies `type` to the account's data and returns the events Stripe would send for it, oldest
+ * first (Connect events: `account` set; test mode).
+ */
+export function buildEmulatorEvents(type: EmulatorEventName, context: EventContext): StripeObject[] {
+  const build = BUILDERS[type];
+  return build(context).map(([eventType, object, previousAttributes]) =>
+    stripeEvent(eventType, object, {
+      id: `evt_1Dev${token(12)}`,
+      created: context.now,
+      account: context.accountId,
+      livemode: false,
+      ...(previousAttributes ? { previousAttributes } : {}),
+    }),
+  );
+}
+
+type Built = [type: string, object: StripeObject, previousAttributes?: StripeObject];
+
+const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Built[]>> = {
+  'customer.created': ({ data, now }) => {
+    const customer = newCustomer(now);
+    data.customers.add(customer);
+    return [['customer.created', customer]];
+  },
+
+  'customer.updated': ({ data, now }) => {
+    const customer = first(data.customers.all(), () => true, 'No customer to update: fire customer.created');
+    const metadata = { ...(customer.metadata as StripeObject), last_visit: isoDate(now) };
+    const updated = data.customers.update(customer.id as string, { metadata });
+    return [['customer.updated', updated, { metadata: customer.metadata }]];
+  },
+
+  'customer.deleted': ({ data }) => {
+    const live = new Set(
+      data.subscriptions
+        .all()
+        .filter((s) => isLive(s))
+        .map((s) => s.customer),
+    );
+    const customer = first(
+      data.customers.all(),
+      (c) => !live.has(c.id),
+      'No customer without a live subscription to delete: fire customer.created first',
+    );
+    data.customers.delete(customer.id as string);
+    // Stripe's customer.deleted carries the customer as it was, with `deleted` only in the API.
+    return [['customer.deleted', customer]];
+  },
+
+  'customer.subscription.created': ({ data, now }) => {
+    const customer = first(data.customers.all(), () => true, 'No customer: fire customer.created first');
+    const priced = first(
+      data.subscriptions.all(),
+      (s) => itemsOf(s).length > 0,
+      'No plan to subscribe to: the demo account has no subscriptions',
+    );
+    const template = itemsOf(priced)[0] as StripeObject;
+    const id = `sub_1Dev${token(10)}`;
+    const periodEnd = now + 30 * DAY;
+    const item = current.subscriptionItem({
+      id: `si_Dev${token(10)}`,
+      created: now,
+      current_period_start: now,
+      current_period_end: periodEnd,
+      quantity: 1,
+      subscription: id,
+      price: template.price,
+      plan: template.plan,
+    });
+    const subscription = current.subscription({
+      id,
+      created: now,
+      start_date: now,
+      billing_cycle_anchor: now,
+      customer: customer.id,
+      status: 'active',
+      latest_invoice: null,
+      default_payment_method: `pm_1Dev${token(10)}`,
+      items: list([item], `/v1/subscription_items?subscription=${id}`),
+    });
+    data.subscriptions.add(subscription);
+    return [['customer.subscription.created', subscription]];
+  },
+
+  'customer.subscription.updated': ({ data, now }) => {
+    const subscription = first(
+      data.subscriptions.all(),
+      (s) => s.status === 'active' && s.cancel_at_period_end !== true,
+      'No active subscription left to cancel at period end',
+    );
+    const periodEnd = Math.max(...itemsOf(subscription).map((i) => Number(i.current_period_end ?? now)));
+    const updated = data.subscriptions.update(subscription.id as string, {
+      cancel_at_period_end: true,
+      cancel_at: periodEnd,
+      canceled_at: now,
+      cancellation_details: {
+        comment: null,
+        feedback: null,
+        feedback_option: null,
+        reason: 'cancellation_requested',
+      },
+    });
+    return [
+      [
+        'customer.subscription.updated',
+        updated,
+        {
+          cancel_at_period_end: false,
+          cancel_at: subscription.cancel_at ?? null,
+          canceled_at: subscription.canceled_at ?? null,
+          cancellation_details: subscription.cancellation_details,
+        },
+      ],
+    ];
+  },
+
+  'customer.subscription.deleted': ({ data, now }) => {
+    const subscription = first(data.subscriptions.all(), isLive, 'No live subscription to cancel');
+    const updated = data.subscriptions.update(subscription.id as string, {
+      status: 'canceled',
+      ended_at: now,
+      canceled_at: subscription.canceled_at ?? now,
+      cancel_at_period_end: false,
+      cancellation_details: {
+        comment: null,
+        feedback: null,
+        feedback_option: null,
+        reason: 'cancellation_requested',
+      },
+    });
+    return [['customer.subscription.deleted', updated]];
+  },
+
+  'invoice.paid': (context) => {
+    const { invoice, invoicePayment } = newSubscriptionInvoice(context, 'paid');
+    return [
+      ['invoice_payment.paid', invoicePayment],
+      ['invoice.paid', invoice],
+    ];
+  },
+
+  'invoice.payment_failed': (context) => {
+    const { invoice } = newSubscriptionInvoice(context, 'failed');
+    return [['invoice.payment_failed', invoice]];
+  },
+
+  'invoice.voided': ({ data, now }) => {
+    const invoice = first(data.invoices.all(), (i) => i.status === 'open', 'No open invoice to void');
+    const transitions = invoice.status_transitions as StripeObject;
+    const updated = data.invoices.update(invoice.id as string, {
+      status: 'void',
+      amount_remaining: 0,
+      auto_advance: false,
+      status_transitions: { ...transitions, voided_at: now },
+    });
+    for (const payment of data.invoicePaymentsOf(invoice.id as string)) {
+      data.invoicePayments.update(payment.id as string, {
+        status: 'canceled',
+        status_transitions: { ...(payment.status_transitions as StripeObject), canceled_at: now },
+      });
+      const intent = (payment.payment as StripeObject | null)?.payment_intent;
+      if (typeof intent === 'string' && data.paymentIntents.has(intent)) {
+        data.paymentIntents.update(intent, {
+          status: 'canceled',
+          canceled_at: now,
+          cancellation_reason: 'void_invoice',
+        });
+      }
+    }
+    return [['invoice.voided', updated, { status: 'open' }]];
+  },
+
+  'payment_intent.succeeded': ({ data, now }) => {
+    const customer = data.customers.all()[0];
+    const amount = (5 + Math.floor(Math.random() * 26)) * 1_000;
+    const intentId = `pi_3Dev${token(12)}`;
+    const chargeId = `ch_3Dev${token(12)}`;
+    const intent = current.oneTimePaymentIntent({
+      id: intentId,
+      client_secret: `${intentId}_secret_dev`,
+      created: now,
+      amount,
+      amount_received: amount,
+      customer: customer?.id ?? null,
+      description: 'Clinic visit',
+      receipt_email: customer?.email ?? null,
+      shipping: null,
+      latest_charge: chargeId,
+      status: 'succeeded',
+    });
+    data.paymentIntents.add(intent);
+    data.charges.add(paidCharge(chargeId, intentId, customer, amount, now, 'Clinic visit'));
+    return [['payment_intent.succeeded', intent]];
+  },
+
+  'charge.refunded': ({ data }) => {
+    const charge = first(
+      data.charges.all(),
+      (c) => c.status === 'succeeded' && Number(c.amount_refunded) < Number(c.amount),
+      'No paid charge left to refund',
+    );
+    const updated = data.charges.update(charge.id as string, {
+      amount_refunded: charge.amount,
+      refunded: true,
+    });
+    return [
+      ['charge.refunded', updated, { amount_refunded: charge.amount_refunded, refunded: charge.refunded }],
+    ];
+  },
+
+  'account.application.deauthorized': ({ clientId }) => [
+    ['account.application.deauthorized', application({ id: clientId, name: 'Compass (local)' })],
+  ],
+};
+
+const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Hedy', 'Radia', 'Annie', 'Edsger', 'Barbara'] as const;
+const LAST_NAMES = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Lamarr',
+  'Perlman',
+  'Easley',
+  'Dijkstra',
+  'Liskov',
+] as const;
+
+/** A patient as Stripe sends it: with name, email and phone (which the records must drop). */
+function newCustomer(now: number): StripeObject {
+  const tag = token(10);
+  const firstName = pick(FIRST_NAMES);
+  const lastName = pick(LAST_NAMES);
+  return current.customer({
+    id: `cus_QDev${tag}`,
+    created: now,
+    name: `${firstName} ${lastName}-Testpatient`,
+    email: `${firstName}.${lastName}.testpatient.${tag}@example.com`.toLowerCase(),
+    phone: `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`,
+    description: `Patient file of ${firstName} ${lastName}-Testpatient`,
+    invoice_prefix: tag.slice(0, 8),
+    metadata: { patient_ref: `dev-${tag}` },
+  });
+}
+
+/**
+ * A new invoice of a live subscription, finalized now, with the default InvoicePayment, its
+ * PaymentIntent and a Charge, as Stripe creates them; `paid`, or `failed` (stays open).
+ */
+function newSubscriptionInvoice(
+  { data, now }: EventContext,
+  outcome: 'paid' | 'failed',
+): { invoice: StripeObject; invoicePayment: StripeObject } {
+  const subscription = first(
+    data.subscriptions.all(),
+    (s) => s.status === 'active' || s.status === 'past_due',
+    'No active subscription to invoice: fire customer.subscription.created first',
+  );
+  const customer = data.customers.get(subscription.customer as string);
+  const items = itemsOf(subscription);
+  const total = items.reduce(
+    (sum, item) => sum + Number((item.price as StripeObject).unit_amount ?? 0) * Number(item.quantity ?? 1),
+    0,
+  );
+  const paid = outcome === 'paid';
+  const id = `in_1Dev${token(12)}`;
+  const intentId = `pi_3Dev${token(12)}`;
+  const chargeId = `ch_3Dev${token(12)}`;
+  const template = current.invoice();
+  const templateLine = ((template.lines as StripeObject).data as StripeObject[])[0] as StripeObject;
+  const lines = items.map((item, n) => {
+    const price = item.price as StripeObject;
+    return {
+      ...templateLine,
+      id: `il_1Dev${token(8)}${n}`,
+      amount: Number(price.unit_amount ?? 0) * Number(item.quantity ?? 1),
+      description: `${String(item.quantity ?? 1)} × ${String(price.nickname ?? 'Plan')}`,
+      invoice: id,
+      parent: {
+        invoice_item_details: null,
+        subscription_item_details: {
+          invoice_item: null,
+          proration: false,
+          proration_details: { credited_items: null },
+          subscription: subscription.id,
+          subscription_item: item.id,
+        },
+        type: 'subscription_item_details',
+      },
+      period: { start: now, end: now + 30 * DAY },
+      pricing: {
+        price_details: { price: price.id, product: price.product },
+        type: 'price_details',
+        unit_amount_decimal: String(price.unit_amount ?? 0),
+      },
+      quantity: item.quantity ?? 1,
+    };
+  });
+  const invoice = current.invoice({
+    id,
+    created: now,
+    customer: subscription.customer,
+    customer_email: customer?.email ?? null,
+    customer_name: customer?.name ?? null,
+    customer_phone: customer?.phone ?? null,
+    status: paid ? 'paid' : 'open',
+    number: `${String(customer?.invoice_prefix ?? 'DEV')}-${token(4)}`,
+    billing_reason: 'subscription_cycle',
+    parent: {
+      quote_details: null,
+      subscription_details: { metadata: {}, subscription: subscription.id },
+      type: 'subscription_details',
+    },
+    amount_due: total,
+    amount_paid: paid ? total : 0,
+    amount_remaining: paid ? 0 : total,
+    subtotal: total,
+    subtotal_excluding_tax: total,
+    total,
+    total_excluding_tax: total,
+    attempted: true,
+    attempt_count: 1,
+    auto_advance: !paid,
+    effective_at: now,
+    period_start: now,
+    period_end: now + 30 * DAY,
+    status_transitions: {
+      finalized_at: now,
+      marked_uncollectible_at: null,
+      paid_at: paid ? now : null,
+      voided_at: null,
+    },
+    hosted_invoice_url: `https://invoice.stripe.com/i/${id}`,
+    invoice_pdf: `https://pay.stripe.com/invoice/${id}/pdf`,
+    webhooks_delivered_at: now,
+    lines: list(lines, `/v1/invoices/${id}/lines`),
+  });
+  const invoicePayment = current.invoicePayment({
+    id: `inpay_1Dev${token(12)}`,
+    created: now,
+    invoice: id,
+    amount_paid: paid ? total : null,
+    amount_requested: total,
+    payment: { payment_intent: intentId, type: 'payment_intent' },
+    status: paid ? 'paid' : 'open',
+    status_transitions: { canceled_at: null, paid_at: paid ? now : null },
+  });
+  const intent = current.paymentIntent({
+    id: intentId,
+    client_secret: `${intentId}_secret_dev`,
+    created: now,
+    amount: total,
+    amount_received: paid ? total : 0,
+    customer: subscription.customer,
+    description: 'Subscription update',
+    receipt_email: customer?.email ?? null,
+    shipping: null,
+    latest_charge: chargeId,
+    status: paid ? 'succeeded' : 'requires_payment_method',
+    last_payment_error: paid
+      ? null
+      : { code: 'card_declined', decline_code: 'insufficient_funds', type: 'card_error' },
+  });
+  const charge = paidCharge(chargeId, intentId, customer, total, now, 'Subscription update');
+  data.invoices.add(invoice);
+  data.invoicePayments.add(invoicePayment);
+  data.paymentIntents.add(intent);
+  data.charges.add(
+    paid
+      ? charge
+      : {
+          ...charge,
+          amount_captured: 0,
+          captured: false,
+          paid: false,
+          status: 'failed',
+          failure_code: 'card_declined',
+          failure_message: 'Your card has insufficient funds.',
+          balance_transaction: null,
+        },
+  );
+  data.subscriptions.update(subscription.id as string, { latest_invoice: id });
+  return { invoice, invoicePayment };
+}
+
+function paidCharge(
+  id: string,
+  intentId: string,
+  customer: StripeObject | undefined,
+  amount: number,
+  now: number,
+  description: string,
+): StripeObject {
+  return current.charge({
+    id,
+    created: now,
+    payment_intent: intentId,
+    customer: customer?.id ?? null,
+    amount,
+    amount_captured: amount,
+    amount_refunded: 0,
+    refunded: false,
+    description,
+    receipt_email: customer?.email ?? null,
+    billing_details: {
+      address: null,
+      email: customer?.email ?? null,
+      name: customer?.name ?? null,
+      phone: customer?.phone ?? null,
+      tax_id: null,
+    },
+    balance_transaction: `txn_3Dev${token(10)}`,
+    receipt_url: `https://pay.stripe.com/receipts/${id}`,
+  });
+}
+
+/** Live: billing or about to (what a cancellation can still end). */
+function isLive(subscription: StripeObject): boolean {
+  return ['active', 'past_due', 'unpaid', 'trialing'].includes(subscription.status as string);
+}
+
+function itemsOf(subscription: StripeObject): StripeObject[] {
+  return ((subscription.items as StripeObject | undefined)?.data ?? []) as StripeObject[];
+}
+
+/** The newest object that matches (lists are newest first), or a 409 saying what is missing. */
+function first(
+  objects: readonly StripeObject[],
+  predicate: (object: StripeObject) => boolean,
+  missing: string,
+): StripeObject {
+  const found = objects.find(predicate);
+  if (!found) throw new NothingToChangeError(missing);
+  return found;
+}
+
+/** Stripe-like id characters; random so events and objects never collide across restarts. */
+function token(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+function pick<T>(values: readonly T[]): T {
+  return values[Math.floor(Math.random() * values.length)] as T;
+}
+
+function isoDate(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+}
