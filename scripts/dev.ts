@@ -10,26 +10,33 @@ const reset = process.argv.includes('--reset');
 try {
   const stack = await startLocalStack({ env: process.env, reset });
   const emulator = stack.stripeEmulator;
-  const stripeLine = emulator
-    ? `  Stripe:                      built-in emulator on ${emulator.url} (demo clinic ${emulator.stripe.consentAccount})`
-    : `  Stripe API:                  ${process.env.STRIPE_API_BASE_URL ?? 'https://api.stripe.com'}`;
+  const stripeLines = emulator
+    ? [
+        `  Stripe:                      built-in emulator on ${emulator.url} (demo clinic ${emulator.stripe.consentAccount})`,
+        `  Send test events:            ${emulator.url}/ or npm run dev:events -- <type>`,
+      ]
+    : [`  Stripe API:                  ${process.env.STRIPE_API_BASE_URL ?? 'https://api.stripe.com'}`];
   process.stderr.write(
     [
       '',
       `  Compass Stripe connector (local) on ${stack.url}`,
       `  Sign in as the demo tenant:  ${stack.signInUrl()}`,
       `  Settings page:               ${stack.url}/settings/integrations`,
-      stripeLine,
+      ...stripeLines,
       '  Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
   let stopping = false;
   const stop = async () => {
-    if (stopping) return;
+    // A second Ctrl-C while closing means "now".
+    if (stopping) process.exit(130);
     stopping = true;
-    await stack.close();
-    process.exit(0);
+    try {
+      await stack.close();
+    } finally {
+      process.exit(0);
+    }
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
