@@ -244,6 +244,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log: logger,
   });
   const appDeps = deps;
+  if (stripeEmulator) {
+    await restoreEmulatorConnection(appDeps, stripeEmulator).catch((error: unknown) =>
+      logger.warn('local_emulator_connection_not_restored', { errorName: String((error as Error)?.name) }),
+    );
+  }
 
   const routes = httpRoutes.map((route) => {
     const factory = handlerFactories[route.name];
@@ -326,6 +331,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stopEmulator();
     },
   };
+}
+
+/**
+ * The emulator keeps its state in memory, while `.data/` remembers a connection from the last
+ * run: grant the demo account again, so the backfill and events keep working after a restart
+ * instead of Stripe answering that the account is not connected.
+ */
+async function restoreEmulatorConnection(deps: AppDependencies, emulator: StripeEmulator): Promise<void> {
+  const accountId = emulator.stripe.consentAccount;
+  const integration = await deps.integrations.findByStripeAccount(accountId);
+  if (integration?.status === 'connected') emulator.stripe.connectAccount(accountId, integration.livemode);
 }
 
 /** A per-checkout random session key, so the local stack needs no configuration for sign-in. */

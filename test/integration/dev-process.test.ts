@@ -118,7 +118,7 @@ async function occupiedPort(): Promise<{ port: number; server: Server }> {
 }
 
 describe('npm run dev as a process', () => {
-  it('--reset wipes local data, prints the sign-in link, serves dev:events, and stops cleanly on Ctrl-C', async () => {
+  it('--reset wipes local data, prints the sign-in link, serves dev:events, stops cleanly on Ctrl-C and keeps its data for the next run', async () => {
     await writeFile(join(dataDir, 'left-over-from-an-old-run'), 'x');
     const dev = startDev({ PORT: '0', STRIPE_EMULATOR_PORT: '0' }, ['--reset']);
     const signIn = await waitFor(
@@ -178,7 +178,37 @@ describe('npm run dev as a process', () => {
     const after = captured();
     expect(await runDevEvents(['customer.created'], after.io)).toBe(EXIT.noDevStack);
     expect(after.err.join('')).toContain('npm run dev is not running');
-  }, 90_000);
+
+    // The next run finds its data: the same session still signs in, the connection and records
+    // are there, and the emulator (in memory) grants the remembered account again.
+    const again = startDev({ PORT: '0', STRIPE_EMULATOR_PORT: '0' });
+    await waitFor(
+      'the sign-in line',
+      () => (/Sign in as/.test(again.stderr()) ? true : undefined),
+      30_000,
+      again.stderr,
+    );
+    const restarted = JSON.parse(await readFile(join(dataDir, 'dev-stack.json'), 'utf8')) as DevStackState;
+    const sameBrowser = new CookieBrowser();
+    await sameBrowser.follow(`${restarted.url}/dev/sign-in`);
+    expect(await sameBrowser.json(`${restarted.url}/api/connect/stripe/status`)).toMatchObject({
+      connected: true,
+    });
+    const records = await sameBrowser.json<{ data: unknown[] }>(
+      `${restarted.url}/api/stripe/customers?limit=1`,
+    );
+    expect(records.data).toHaveLength(1);
+    const afterRestart = captured();
+    expect(await runDevEvents(['customer.updated'], afterRestart.io)).toBe(EXIT.delivered);
+    const againPid = again.child.pid as number;
+    process.kill(-againPid, 'SIGINT');
+    await again.exited;
+    await waitFor(
+      'every process of the group to exit',
+      () => (groupAlive(againPid) ? undefined : true),
+      10_000,
+    );
+  }, 120_000);
 
   it('names the API port in use and exits 1', async () => {
     const { port, server } = await occupiedPort();
