@@ -15,7 +15,14 @@ import { BACKFILL_MAX_RECEIVES } from './routes.ts';
 
 type Deps = Pick<
   AppDependencies,
-  'backfillStatus' | 'backfillQueue' | 'integrations' | 'records' | 'backfillSource' | 'clock' | 'log'
+  | 'backfillStatus'
+  | 'backfillQueue'
+  | 'integrations'
+  | 'records'
+  | 'journal'
+  | 'backfillSource'
+  | 'clock'
+  | 'log'
 >;
 
 /** Direct invocation (`aws lambda invoke … --payload '{"tenantId":"…","days":90}'`). */

@@ -2,6 +2,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
+import { DynamoDbChangeJournal } from '#shared/adapters/dynamodb/change-journal-dynamodb.ts';
 import { createDocumentClient, createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-powertools.ts';
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
@@ -69,6 +70,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   });
 
   const records = memo(() => new DynamoDbRecordStore(db(), storage().tableName));
+  const journal = memo(() => new DynamoDbChangeJournal(db(), storage().tableName, systemClock));
   const connectWebhookSecret = memo(() => {
     const { secret } = loadConfig(env, ['connectWebhook']).connectWebhook;
     return async () =>
@@ -88,6 +90,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
           return oauth();
         },
         records: records(),
+        journal: journal(),
         ledger: new PowertoolsEventLedger(dynamo(), storage().tableName),
         verifier: new StripeSignatureVerifier(),
         connectWebhookSecret: connectWebhookSecret(),
@@ -103,6 +106,9 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
     },
     get records() {
       return records();
+    },
+    get journal() {
+      return journal();
     },
     get webhooks() {
       return webhooks();

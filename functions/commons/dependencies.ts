@@ -1,5 +1,6 @@
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
+import type { ChangeJournal } from '#shared/ports/change-journal.ts';
 import type { Clock } from '#shared/ports/clock.ts';
 import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import type { IntegrationRepository } from '#shared/ports/integration-repository.ts';
@@ -38,6 +39,8 @@ export interface AppDependencies {
   readonly sessions: SessionVerifier;
   readonly oauthSettings: OAuthSettings;
   readonly records: RecordStore;
+  /** Webhooks append to it; a backfill replays it over its batched writes. */
+  readonly journal: ChangeJournal;
   /** Paced, retrying reads of a connected account's lists (the backfill's only Stripe access). */
   readonly backfillSource: StripeBackfillSource & { readonly stats?: { readonly requests: number } };
   /** One per container: its caches are what keep warm webhook calls off Secrets Manager. */

@@ -262,10 +262,15 @@ async function measure(rateLimit: RateLimitOptions, fixtures: Fixtures) {
   };
   // What the writes are: record changes applied, by kind.
   const appliedByKind = new Map<string, number>();
+  const count = (kind: string) => appliedByKind.set(kind, (appliedByKind.get(kind) ?? 0) + 1);
   const records: RecordStore = {
     apply: (tenantId, change, version, origin) => {
-      appliedByKind.set(change.kind, (appliedByKind.get(change.kind) ?? 0) + 1);
+      count(`replayed ${change.kind}`);
       return deps.records.apply(tenantId, change, version, origin);
+    },
+    applySnapshot: (tenantId, changes, version, runId) => {
+      for (const change of changes) count(change.kind);
+      return deps.records.applySnapshot(tenantId, changes, version, runId);
     },
     countRun: (tenantId, id) => deps.records.countRun(tenantId, id),
     list: (tenantId, collection, limit, cursor) => deps.records.list(tenantId, collection, limit, cursor),
@@ -292,6 +297,7 @@ async function measure(rateLimit: RateLimitOptions, fixtures: Fixtures) {
           backfillStatus: deps.backfillStatus,
           integrations: deps.integrations,
           records,
+          journal: deps.journal,
           source: timedSource,
           clock: systemClock,
           log: quiet,

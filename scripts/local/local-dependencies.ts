@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
+import { DynamoDbChangeJournal } from '#shared/adapters/dynamodb/change-journal-dynamodb.ts';
 import { createDocumentClient, createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-powertools.ts';
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
@@ -57,6 +58,7 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
   const credentials = options.credentials ?? new FileCredentialStore(options.secretsDir);
   const oauth = new StripeSdkOAuth(stripe, options.stripe.clientId);
   const records = new DynamoDbRecordStore(db, options.tableName);
+  const journal = new DynamoDbChangeJournal(db, options.tableName, options.clock);
   return {
     states: new DynamoDbOAuthStateStore(db, options.tableName),
     integrations,
@@ -66,6 +68,7 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     backfillQueue: options.queues,
     oauth,
     records,
+    journal,
     // The deployed composition's source, with the key at hand instead of in Secrets Manager.
     backfillSource: new RateLimitedBackfillSource(
       new LazyBackfillSource(async () => options.stripeSecretKey, options.stripe.apiBaseUrl),
@@ -77,6 +80,7 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
       revocationQueue: options.queues,
       oauth,
       records,
+      journal,
       ledger: new PowertoolsEventLedger(dynamo, options.tableName),
       verifier: new StripeSignatureVerifier(),
       connectWebhookSecret: async () => options.connectWebhookSecret,

@@ -83,6 +83,9 @@ export type RecordChange =
     }
   | { readonly kind: 'deauthorized' };
 
+/** What the record store applies: every change but the deauthorization (a connection matter). */
+export type StoreChange = Exclude<RecordChange, { readonly kind: 'deauthorized' }>;
+
 /** A Stripe event reduced to what processing needs; `object` is `data.object`. */
 export interface StripeEventEnvelope {
   readonly id: string;

@@ -1,4 +1,4 @@
-import type { CustomerRecord, OrderRecord, RecordChange, SubscriptionRecord } from '../domain/records.ts';
+import type { CustomerRecord, OrderRecord, StoreChange, SubscriptionRecord } from '../domain/records.ts';
 
 /**
  * Which Stripe event last wrote a record: a record is only overwritten by data at least as new
@@ -50,10 +50,24 @@ export interface RecordStore {
   /** Applies one change under the ordering guard. Idempotent: the same change twice is one effect. */
   apply(
     tenantId: string,
-    change: Exclude<RecordChange, { kind: 'deauthorized' }>,
+    change: StoreChange,
     version: RecordVersion,
     origin?: RecordOrigin,
   ): Promise<ApplyOutcome>;
+  /**
+   * A backfill page's changes in bulk, with the same effect as applying each under the guard:
+   * the items they touch are read (strongly consistent), the changes applied to them in memory,
+   * and the results written back in batches. Unlike `apply`, not atomic against a concurrent
+   * writer: an event applied between the read and the write is overwritten. Webhooks therefore
+   * journal their changes before applying them, and a backfill replays the journal
+   * (`ChangeJournal`) before it finishes, which puts every such event back on top.
+   */
+  applySnapshot(
+    tenantId: string,
+    changes: readonly StoreChange[],
+    version: RecordVersion,
+    runId: string,
+  ): Promise<void>;
   /** Customers a backfill run wrote, subscriptions and orders it created. */
   countRun(tenantId: string, runId: string): Promise<RunCounts>;
   /** Newest first. Throws `ValidationError('invalid_cursor')` for a malformed or foreign cursor. */

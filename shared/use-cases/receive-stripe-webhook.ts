@@ -1,5 +1,5 @@
 import type { StripeIntegration } from '../domain/integration.ts';
-import type { StripeEventEnvelope } from '../domain/records.ts';
+import type { StoreChange, StripeEventEnvelope } from '../domain/records.ts';
 import { mapStripeEvent, parseStripeEvent } from '../domain/stripe-event-mapping.ts';
 import { TENANT_SLUG_PATTERN } from '../domain/tenant.ts';
 import { InvalidSignatureError } from '../errors/invalid-signature-error.ts';
@@ -7,6 +7,7 @@ import { NotConnectedError } from '../errors/not-connected-error.ts';
 import { UnknownEndpointError } from '../errors/unknown-endpoint-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
+import type { ChangeJournal } from '../ports/change-journal.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CredentialStore } from '../ports/credential-store.ts';
 import type { EventLedger, InvocationClock, LedgerEntry } from '../ports/event-ledger.ts';
@@ -26,6 +27,8 @@ export interface WebhookDeps {
   readonly revocationQueue: RevocationQueue;
   readonly oauth: StripeOAuth;
   readonly records: RecordStore;
+  /** Written before the records: a backfill in flight replays it over its batched writes. */
+  readonly journal: ChangeJournal;
   readonly ledger: EventLedger;
   readonly verifier: SignatureVerifier;
   /** The platform's Connect client id: a deauthorization of another application is not ours. */
@@ -152,6 +155,14 @@ export class StripeWebhookReceiver {
     const mapping = mapStripeEvent(event);
     if (mapping.outcome === 'ignored') return this.entry(event, endpoint, `ignored:${mapping.reason}`);
     const version = { created: event.created, rank: eventRank(event.type), eventId: event.id };
+    const stored = mapping.changes.filter((change): change is StoreChange => change.kind !== 'deauthorized');
+    if (stored.length > 0) {
+      await this.deps.journal.append(
+        tenantId,
+        { eventId: event.id, version, changes: stored },
+        this.deps.clock.now(),
+      );
+    }
     for (const change of mapping.changes) {
       if (change.kind === 'deauthorized') {
         await this.deauthorized(tenantId);

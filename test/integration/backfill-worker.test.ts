@@ -1,4 +1,3 @@
-import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
 import { createBackfillWorker } from '../../functions/backfill-worker.ts';
@@ -118,7 +117,7 @@ describe('backfill worker', () => {
       lambdaContext,
     );
     const job = app.queues.sent[0]?.job;
-    app.deps.records.apply = async () => {
+    app.deps.records.applySnapshot = async () => {
       throw Object.assign(new Error('throttled'), {
         name: 'ProvisionedThroughputExceededException',
         $metadata: {},
@@ -142,15 +141,15 @@ describe('backfill worker', () => {
       lambdaContext,
     );
     const job = app.queues.sent[0]?.job;
-    const apply = app.deps.records.apply.bind(app.deps.records);
-    app.deps.records.apply = async () => {
+    const applySnapshot = app.deps.records.applySnapshot.bind(app.deps.records);
+    app.deps.records.applySnapshot = async () => {
       throw Object.assign(new Error('throttled'), {
         name: 'ProvisionedThroughputExceededException',
         $metadata: {},
       });
     };
     await expect(worker()(sqs(job), workerContext)).rejects.toThrow(/All records failed/);
-    app.deps.records.apply = apply;
+    app.deps.records.applySnapshot = applySnapshot;
     app.clock.advance(16 * 60_000);
     expect(await worker()(sqs(job), workerContext)).toEqual({ batchItemFailures: [] });
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('succeeded');

@@ -246,12 +246,20 @@ describe('resuming', () => {
         const deps = {
           ...base_deps,
           records: {
-            apply: (...args: Parameters<typeof real.apply>) => {
-              // A crash in the middle of a page's writes, after some of them landed.
-              if (crash && pagesThisAttempt >= 1 && ++writes > 7) {
-                return Promise.reject(Object.assign(new Error('crash'), { name: 'LambdaTimeout' }));
+            apply: real.apply.bind(real),
+            applySnapshot: async (...args: Parameters<typeof real.applySnapshot>) => {
+              // A crash in the middle of a page's writes, after part of the page landed.
+              const [tenantId, changes, version, run] = args;
+              if (crash && pagesThisAttempt >= 1 && ++writes > 2) {
+                await real.applySnapshot(
+                  tenantId,
+                  changes.slice(0, Math.ceil(changes.length / 2)),
+                  version,
+                  run,
+                );
+                throw Object.assign(new Error('crash'), { name: 'LambdaTimeout' });
               }
-              return real.apply(...args);
+              return real.applySnapshot(...args);
             },
             list: real.list.bind(real),
             countRun: real.countRun.bind(real),

@@ -54,6 +54,7 @@ export function backfillDeps(
     backfillStatus: app.deps.backfillStatus,
     integrations: app.deps.integrations,
     records: app.deps.records,
+    journal: app.deps.journal,
     source: new RateLimitedBackfillSource(new StripeSdkBackfillSource(stripe), retry),
     clock: app.clock,
     log: app.log,

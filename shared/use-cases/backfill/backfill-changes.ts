@@ -1,4 +1,4 @@
-import type { CustomerRecord, OrderRecord, RecordChange } from '../../domain/records.ts';
+import type { CustomerRecord, OrderRecord, StoreChange } from '../../domain/records.ts';
 import {
   mapCustomerObject,
   mapInvoiceObject,
@@ -7,7 +7,7 @@ import {
 import type { BackfillPhase } from '../../ports/stripe-backfill-source.ts';
 
 type StripeObject = Record<string, unknown>;
-type Change = Exclude<RecordChange, { kind: 'deauthorized' }>;
+type Change = StoreChange;
 
 /**
  * What one listed Stripe object contributes, per the design's import rule: subscriptions that
