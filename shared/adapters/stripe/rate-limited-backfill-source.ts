@@ -7,7 +7,10 @@ import type {
 } from '../../ports/stripe-backfill-source.ts';
 
 export interface RateLimitOptions {
-  /** Requests started per second for one tenant (Stripe's test mode allows 25; stay under it). */
+  /**
+   * Requests started per second for one tenant at most (Stripe allows 25 in test mode and 100 in
+   * live mode per account). A 429 halves the pace, each success wins a little of it back.
+   */
   readonly requestsPerSecond: number;
   /** Requests in flight at once for one tenant. */
   readonly maxConcurrent: number;
@@ -21,7 +24,7 @@ export interface RateLimitOptions {
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
-  requestsPerSecond: 20,
+  requestsPerSecond: 24,
   maxConcurrent: 2,
   maxAttempts: 8,
   baseDelayMs: 500,
@@ -32,7 +35,16 @@ export interface SourceStats {
   requests: number;
   rateLimited: number;
   retries: number;
+  /** The pace after the last request (requests per second). */
+  pace: number;
+  /** Requests allowed in flight at once (1 after a concurrency 429). */
+  concurrency: number;
 }
+
+/** The pace never falls below this, however many 429s; retries back off on top of it. */
+const MIN_REQUESTS_PER_SECOND = 1;
+/** Requests per second won back per success after a 429 (from 12 back to 24 in ~24 requests). */
+const PACE_RECOVERY = 0.5;
 
 /**
  * Paces one tenant's Stripe reads and retries what is worth retrying. Stripe's SDK does not
@@ -41,7 +53,10 @@ export interface SourceStats {
  * full jitter; anything else, or too many failures, throws `StripeReadError`.
  */
 export class RateLimitedBackfillSource implements StripeBackfillSource {
-  readonly stats: SourceStats = { requests: 0, rateLimited: 0, retries: 0 };
+  readonly stats: SourceStats;
+  private rate: number;
+  /** Lowered to 1 when Stripe says the limit hit was on concurrent requests. */
+  private concurrency: number;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private nextSlotAt = 0;
@@ -56,6 +71,9 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
+    this.rate = options.requestsPerSecond;
+    this.concurrency = options.maxConcurrent;
+    this.stats = { requests: 0, rateLimited: 0, retries: 0, pace: this.rate, concurrency: this.concurrency };
   }
 
   async listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage> {
@@ -64,11 +82,16 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
       try {
         await this.pace();
         this.stats.requests += 1;
-        return await this.source.listPage(phase, request);
+        const page = await this.source.listPage(phase, request);
+        this.adapt('success');
+        return page;
       } catch (error) {
         const verdict = classify(error);
         if (verdict.kind === 'permanent') throw new StripeReadError(verdict.reason, false);
-        if (verdict.kind === 'rate_limited') this.stats.rateLimited += 1;
+        if (verdict.kind === 'rate_limited') {
+          this.stats.rateLimited += 1;
+          this.adapt(limitedReason(error));
+        }
         if (attempt >= this.options.maxAttempts) {
           throw new StripeReadError(`${verdict.reason} after ${attempt} attempts`, true);
         }
@@ -86,8 +109,24 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
     return Math.round(cap / 2 + this.random() * (cap / 2));
   }
 
+  /**
+   * Additive increase, multiplicative decrease: the tenant's own traffic shares its account's
+   * limit, so the pace settles under whatever is left instead of hammering at a fixed rate.
+   */
+  private adapt(outcome: 'success' | 'rate' | 'concurrency'): void {
+    if (outcome === 'success') {
+      this.rate = Math.min(this.options.requestsPerSecond, this.rate + PACE_RECOVERY);
+    } else if (outcome === 'concurrency') {
+      this.concurrency = 1;
+      this.stats.concurrency = 1;
+    } else {
+      this.rate = Math.max(MIN_REQUESTS_PER_SECOND, this.rate / 2);
+    }
+    this.stats.pace = this.rate;
+  }
+
   private async pace(): Promise<void> {
-    const interval = 1000 / this.options.requestsPerSecond;
+    const interval = 1000 / this.rate;
     const now = this.now();
     const slot = Math.max(now, this.nextSlotAt);
     this.nextSlotAt = slot + interval;
@@ -95,21 +134,26 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
   }
 
   private async acquire(): Promise<void> {
-    if (this.inFlight < this.options.maxConcurrent) {
-      this.inFlight += 1;
-      return;
+    while (this.inFlight >= this.concurrency) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight += 1;
   }
 
   private release(): void {
     this.inFlight -= 1;
-    this.waiting.shift()?.();
+    if (this.inFlight < this.concurrency) this.waiting.shift()?.();
   }
 }
 
 type Verdict = { kind: 'rate_limited' | 'transient' | 'permanent'; reason: string };
+
+/** `Stripe-Rate-Limited-Reason`: too many requests at once, or too many per second. */
+function limitedReason(error: unknown): 'rate' | 'concurrency' {
+  const headers = (error as { headers?: Record<string, unknown> } | null)?.headers;
+  const reason = headers?.['stripe-rate-limited-reason'];
+  return typeof reason === 'string' && reason.endsWith('-concurrency') ? 'concurrency' : 'rate';
+}
 
 function classify(error: unknown): Verdict {
   const e = error as { statusCode?: unknown; rawType?: unknown; type?: unknown; code?: unknown } | null;
