@@ -1,7 +1,8 @@
 /**
  * The child process of `npm run bench:backfill`: what the backfill talks to, kept out of the
  * measured process (which holds only the backfill, as a Lambda would). Starts dynalite in
- * memory with the table, and the fake Stripe (30 ms per request, 25 requests/s per account)
+ * memory with the table (in a process of its own: its CPU work must not slow the fake Stripe's
+ * answers), and the fake Stripe (30 ms per request, 25 requests/s per account)
  * seeded with the benchmark's clinic and connected; then answers the parent over IPC:
  *
  * - sends {@link FixturesReady} once everything is up;
@@ -12,10 +13,11 @@
  * Exits when the parent disconnects. Only meant to be started with `child_process.fork`; the
  * parent imports only types from this module.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
-import { startDynalite } from '#shared/adapters/local/dynalite-server.ts';
 import type { BackfillPhase } from '#shared/ports/stripe-backfill-source.ts';
 import { FakeStripe, type FakeStripeStats } from '../../test/fake-stripe/fake-stripe-server.ts';
 import { type ClinicExpectation, countObjects, seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
@@ -81,6 +83,26 @@ export interface StatsReply {
 export type ParentMessage = ListedRequest | StatsRequest;
 export type ChildMessage = FixturesReady | ListedReply | StatsReply;
 
+/** dynalite in a grandchild process (see dynalite-process.ts); closing it disconnects it. */
+async function startDynaliteProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(new URL('./dynalite-process.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 2, 2, 'ipc'],
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message: { endpoint: string }) => resolve(message.endpoint));
+    child.once('exit', (code) => reject(new Error(`dynalite exited early (code ${code})`)));
+  });
+  return {
+    endpoint,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
 async function main() {
   const send = process.send?.bind(process);
   if (!send) throw new Error('backfill-fixtures.ts runs as a child of scripts/bench/backfill.ts (fork, IPC)');
@@ -95,7 +117,7 @@ async function main() {
   };
   const sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
 
-  const dynalite = await startDynalite();
+  const dynalite = await startDynaliteProcess();
   const tableName = `bench-${randomUUID()}`;
   await createTableIfMissing(createDynamoDbClient({ endpoint: dynalite.endpoint }), tableName);
   const fake = new FakeStripe({
