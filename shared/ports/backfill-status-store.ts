@@ -18,6 +18,11 @@ export interface BackfillProgress {
   readonly requests: number;
   /** Stripe objects read, per phase. */
   readonly objects: Readonly<Partial<Record<BackfillPhase, number>>>;
+  /**
+   * Where each lane of lists resumes (see `BACKFILL_LANES`), null once a lane is done. `phase` and
+   * `cursor` above repeat the first unfinished lane's, for display.
+   */
+  readonly lanes?: readonly ({ readonly phase: BackfillPhase; readonly cursor: string | null } | null)[];
   /** Slices in a row that ended throttled (429/5xx beyond their retries); reset by any page. */
   readonly stalls?: number;
 }

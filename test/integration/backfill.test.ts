@@ -7,7 +7,8 @@ import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
 import { readAll } from '../support/webhook-helpers.ts';
 
 const SIZE = { customers: 60, subscriptions: 90, invoices: 320, oneTimePayments: 45 };
-const BIG = { customers: 400, subscriptions: 450, invoices: 1500, oneTimePayments: 200 };
+/** Enough pages (~64) that ten stopped invocations cannot finish the run. */
+const HUGE = { customers: 800, subscriptions: 900, invoices: 3000, oneTimePayments: 400 };
 const ACCOUNT = 'acct_1BackfillClinic';
 
 let app: TestApp;
@@ -219,7 +220,7 @@ describe('resuming', () => {
     try {
       const refHandlers = handlersFor(reference);
       const refToken = await reference.session(tenantA);
-      await connectedClinic(reference, 'tenant_a', ACCOUNT, BIG);
+      await connectedClinic(reference, 'tenant_a', ACCOUNT, HUGE);
       const refRun = await requestBackfill({ ...reference.deps, clock: reference.clock }, 'tenant_a', 90);
       const uninterrupted = await runBackfill(backfillDeps(reference), {
         tenantId: 'tenant_a',
@@ -230,9 +231,11 @@ describe('resuming', () => {
       const totalPages = uninterrupted.outcome === 'succeeded' ? uninterrupted.progress.pages : 0;
       expect(totalPages).toBeGreaterThan(10);
 
-      await connectedClinic(app, 'tenant_a', ACCOUNT, BIG);
+      await connectedClinic(app, 'tenant_a', ACCOUNT, HUGE);
       const runId = await queueRun();
-      const cuts = Array.from({ length: 10 }, (_, i) => 1 + Math.floor(((i + 0.5) * totalPages) / 10));
+      // Ten invocations stopped after 1, 2 or 3 pages of their own (a stopped invocation still
+      // lands the pages it was writing: two lanes, two pages each), then one left to finish.
+      const cuts = Array.from({ length: 10 }, (_, i) => 1 + (i % 3));
       let final: Awaited<ReturnType<typeof runBackfill>> | undefined;
       let attempts = 0;
       const stops = { continue: 0, crashed: 0 };
@@ -250,7 +253,7 @@ describe('resuming', () => {
             applySnapshot: async (...args: Parameters<typeof real.applySnapshot>) => {
               // A crash in the middle of a page's writes, after part of the page landed.
               const [tenantId, changes, version, run] = args;
-              if (crash && pagesThisAttempt >= 1 && ++writes > 2) {
+              if (crash && pagesThisAttempt >= cut && ++writes > 1) {
                 await real.applySnapshot(
                   tenantId,
                   changes.slice(0, Math.ceil(changes.length / 2)),
@@ -272,9 +275,9 @@ describe('resuming', () => {
           // A timeout: the clock is pushed past the margin once `cut` pages are done.
           deadline: base + 10 * 60_000,
           safetyMarginMs: 60_000,
-          onProgress: (progress) => {
+          onProgress: () => {
             pagesThisAttempt += 1;
-            if (!crash && progress.pages >= cut) app.clock.advance(10 * 60_000);
+            if (!crash && pagesThisAttempt === cut) app.clock.advance(10 * 60_000);
           },
         }).catch((error: Error) => ({ outcome: 'crashed' as const, error }));
         // A crashed worker's lease runs out before the redelivery.
@@ -286,7 +289,7 @@ describe('resuming', () => {
         expect(['continue', 'crashed']).toContain(outcome.outcome);
         stops[outcome.outcome as keyof typeof stops] += 1;
       }
-      expect(attempts).toBeGreaterThanOrEqual(10);
+      expect(attempts).toBe(11);
       expect(stops.continue).toBeGreaterThanOrEqual(4);
       expect(stops.crashed).toBeGreaterThanOrEqual(4);
       expect(final).toBeDefined();

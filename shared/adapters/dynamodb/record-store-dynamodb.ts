@@ -11,6 +11,7 @@ import type {
   RecordVersion,
   RunCounts,
 } from '../../ports/record-store.ts';
+import { KeyLocks } from '../../support/key-locks.ts';
 import { type BatchIoOptions, batchGet, batchPut, keyString } from './batch-io.ts';
 import { isConditionFailure } from './condition-failure.ts';
 import { tableKeySchema } from './table-definition.ts';
@@ -83,6 +84,9 @@ export class DynamoDbRecordStore implements RecordStore {
     private readonly batchOptions: BatchIoOptions = {},
   ) {}
 
+  /** Keys a backfill batch (or a refund beside it) is reading and writing in this process. */
+  private readonly snapshotLocks = new KeyLocks();
+
   async apply(
     tenantId: string,
     change: StoreChange,
@@ -119,54 +123,58 @@ export class DynamoDbRecordStore implements RecordStore {
     runId: string,
   ): Promise<void> {
     const itemChanges = changes.filter((change) => change.kind !== 'refund');
-    const current = new Map<string, Item>();
     const keys = itemChanges.map((change) => snapshotKey(tenantId, change));
-    for (const item of await batchGet(this.db, this.tableName, keys, this.batchOptions)) {
-      current.set(keyString(item as RecordKey), item);
-    }
-    const changed = new Map<string, Item>();
-    const carriedRefunds: { invoiceId: string; amount: number; created: number }[] = [];
-    for (const change of itemChanges) {
-      const key = snapshotKey(tenantId, change);
-      const id = keyString(key);
-      const before = changed.get(id) ?? current.get(id);
-      let after: Item | undefined;
-      if (change.kind === 'payment_link') {
-        after = linked(before, key, change.invoiceId);
-        if (typeof before?.refundCreated === 'number' && typeof before.amountRefunded === 'number') {
-          carriedRefunds.push({
-            invoiceId: change.invoiceId,
-            amount: before.amountRefunded,
-            created: before.refundCreated,
-          });
-        }
-      } else {
-        const collection =
-          change.kind === 'customer'
-            ? 'customers'
-            : change.kind === 'subscription'
-              ? 'subscriptions'
-              : 'orders';
-        after = upserted(
-          before,
-          key,
-          tenantId,
-          collection,
-          change.record,
-          version,
-          runId,
-          change.kind === 'one_time_candidate',
-        );
+    // Two batches of one run sharing a key must not interleave their reads and writes.
+    const carriedRefunds = await this.snapshotLocks.withKeys(keys.map(keyString), async () => {
+      const current = new Map<string, Item>();
+      for (const item of await batchGet(this.db, this.tableName, keys, this.batchOptions)) {
+        current.set(keyString(item as RecordKey), item);
       }
-      if (after) changed.set(id, after);
-    }
-    await batchPut(this.db, this.tableName, [...changed.values()], this.batchOptions);
+      const changed = new Map<string, Item>();
+      const carriedRefunds: { invoiceId: string; amount: number; created: number }[] = [];
+      for (const change of itemChanges) {
+        const key = snapshotKey(tenantId, change);
+        const id = keyString(key);
+        const before = changed.get(id) ?? current.get(id);
+        let after: Item | undefined;
+        if (change.kind === 'payment_link') {
+          after = linked(before, key, change.invoiceId);
+          if (typeof before?.refundCreated === 'number' && typeof before.amountRefunded === 'number') {
+            carriedRefunds.push({
+              invoiceId: change.invoiceId,
+              amount: before.amountRefunded,
+              created: before.refundCreated,
+            });
+          }
+        } else {
+          const collection =
+            change.kind === 'customer'
+              ? 'customers'
+              : change.kind === 'subscription'
+                ? 'subscriptions'
+                : 'orders';
+          after = upserted(
+            before,
+            key,
+            tenantId,
+            collection,
+            change.record,
+            version,
+            runId,
+            change.kind === 'one_time_candidate',
+          );
+        }
+        if (after) changed.set(id, after);
+      }
+      await batchPut(this.db, this.tableName, [...changed.values()], this.batchOptions);
+      return carriedRefunds;
+    });
     // After the links: a refund of a payment intent an invoice claimed goes to that invoice.
     for (const carried of carriedRefunds) {
-      await this.writeRefund(tenantId, carried.invoiceId, carried.amount, carried.created);
+      await this.writeRefund(tenantId, carried.invoiceId, carried.amount, carried.created, true);
     }
     for (const change of changes) {
-      if (change.kind === 'refund') await this.refund(tenantId, change, version);
+      if (change.kind === 'refund') await this.refund(tenantId, change, version, true);
     }
   }
 
@@ -302,7 +310,12 @@ export class DynamoDbRecordStore implements RecordStore {
     return 'applied';
   }
 
-  private async refund(tenantId: string, change: Refund, version: RecordVersion): Promise<ApplyOutcome> {
+  private async refund(
+    tenantId: string,
+    change: Refund,
+    version: RecordVersion,
+    beside = false,
+  ): Promise<ApplyOutcome> {
     let orderId = change.invoiceId;
     if (!orderId && change.invoiceKnown) orderId = change.paymentIntentId;
     if (!orderId && change.paymentIntentId) {
@@ -317,21 +330,31 @@ export class DynamoDbRecordStore implements RecordStore {
       orderId = typeof Item?.supersededBy === 'string' ? Item.supersededBy : change.paymentIntentId;
     }
     if (!orderId) return 'stale';
-    return this.writeRefund(tenantId, orderId, change.amountRefunded, versionNumber(version));
+    return this.writeRefund(tenantId, orderId, change.amountRefunded, versionNumber(version), beside);
   }
 
   /** Creates a listing-less stub when the order has not arrived yet; the order event fills it. */
-  private async writeRefund(tenantId: string, orderId: string, amount: number, created: number) {
-    try {
-      await this.db.send(
+  private async writeRefund(
+    tenantId: string,
+    orderId: string,
+    amount: number,
+    created: number,
+    besideBatches = false,
+  ) {
+    const key = recordKey(tenantId, 'orders', orderId);
+    const write = () =>
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: recordKey(tenantId, 'orders', orderId),
+          Key: key,
           UpdateExpression: 'SET amountRefunded = :amount, refundCreated = :created',
           ConditionExpression: REFUND_NEWER_OR_SAME,
           ExpressionAttributeValues: { ':amount': amount, ':created': created },
         }),
       );
+    try {
+      // Beside a backfill's batches, a batch holding the order must not overwrite this refund.
+      await (besideBatches ? this.snapshotLocks.withKeys([keyString(key)], write) : write());
       return 'applied' as const;
     } catch (error) {
       if (isConditionFailure(error)) return 'stale' as const;

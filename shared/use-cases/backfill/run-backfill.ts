@@ -61,16 +61,33 @@ const MAX_STALLS = 5;
 const STALL_DELAY_SECONDS = 300;
 
 const DEFAULT_SAFETY_MARGIN_MS = 60_000;
-/** Pages read ahead of the writes: a few hundred objects, a few MB at most. */
-const READ_AHEAD_PAGES = 4;
+/** Pages read ahead of the writes, per lane: a few hundred objects, a few MB at most. */
+const READ_AHEAD_PAGES = 3;
+/** Pages of a lane being written at once: one's reads overlap another's writes. */
+const WRITES_IN_FLIGHT = 2;
+/**
+ * The lists are walked in two lanes at once: a list's pages come one after the other (each
+ * needs the last id of the one before), so one lane is bound by Stripe's latency, not by the
+ * pace. InvoicePayments come before payment intents in their lane: a payment intent an invoice
+ * claimed is then known and skipped. The lanes' keys barely meet (refunds of invoice payments),
+ * and the record store serialises batches that share a key.
+ */
+export const BACKFILL_LANES: readonly (readonly BackfillPhase[])[] = [
+  ['subscriptions', 'invoices', 'customers'],
+  ['invoice_payments', 'payment_intents'],
+];
+
+type LaneEnd =
+  | { readonly end: 'done' | 'stopped' }
+  | { readonly end: 'stripe_error'; readonly error: StripeReadError };
 
 /**
- * Runs (or resumes) one backfill run: walks each Stripe list page by page, applies what each
- * object contributes under the same ordering guard as webhooks (a backfill write is a snapshot
- * at fetch time and loses its second to any event), in batches, and checkpoints after every
- * page. Batches can overwrite an event applied while they were in flight, so the run replays the
- * webhooks' journal before it ends. Counters are read back from the records the run stamped, so
- * they are exact after any number of resumes.
+ * Runs (or resumes) one backfill run: walks each Stripe list page by page (two lanes of lists at
+ * once), applies what each object contributes under the same ordering guard as webhooks (a
+ * backfill write is a snapshot at fetch time and loses its second to any event), in batches,
+ * and checkpoints after every page. Batches can overwrite an event applied while they were in
+ * flight, so the run replays the webhooks' journal before it ends. Counters are read back from
+ * the records the run stamped, so they are exact after any number of resumes.
  */
 export async function runBackfill(
   deps: RunBackfillDeps,
@@ -97,13 +114,11 @@ export async function runBackfill(
   const integration = await deps.integrations.getByTenant(tenantId);
   if (integration?.status !== 'connected') return fail('Stripe is not connected');
   const windowStartMs = status.windowStart * 1000;
-  let progress: BackfillProgress = status.progress ?? {
-    phase: BACKFILL_PHASES[0],
-    cursor: null,
-    pages: 0,
-    requests: 0,
-    objects: {},
-  };
+  let progress: BackfillProgress = withLanes(
+    status.progress ?? { phase: BACKFILL_PHASES[0], cursor: null, pages: 0, requests: 0, objects: {} },
+    status.progress?.lanes ??
+      BACKFILL_LANES.map((lane) => ({ phase: lane[0] as BackfillPhase, cursor: null })),
+  );
   // Customers already written by this invocation: one write each, however many objects name them.
   const seenCustomers = new Set<string>();
   // Payment intents an InvoicePayment claimed in this invocation: their one-time candidates would
@@ -122,90 +137,139 @@ export async function runBackfill(
     });
     return { ...page, fetchedAt };
   };
-  // Stripe is read ahead of the writes, a few pages deep: the pace of one and the latency of
-  // the other overlap instead of adding up. Reading stops at the safety margin; what was read
-  // by then is still written, so no request is wasted on a hand-over.
-  let readAt: Position | undefined =
-    progress.phase === 'counting' ? undefined : { phase: progress.phase, cursor: progress.cursor };
-  const pages = new ReadAhead<FetchedPage & { readonly at: Position; readonly next: Position | undefined }>(
-    async () => {
-      const at = readAt;
-      if (!at || deadline - deps.clock.now().getTime() < margin) return undefined;
-      const page = await fetchPage(at);
-      const last = page.data.at(-1)?.id;
-      const phaseAfter = BACKFILL_PHASES[BACKFILL_PHASES.indexOf(at.phase) + 1];
-      readAt =
-        page.hasMore && typeof last === 'string'
-          ? { phase: at.phase, cursor: last }
-          : phaseAfter && { phase: phaseAfter, cursor: null };
-      return { ...page, at, next: readAt };
-    },
-    READ_AHEAD_PAGES,
-  );
+  // Checkpoints go out one at a time, in order: a late one never overwrites a newer one.
+  let checkpoints: Promise<void> = Promise.resolve();
+  const checkpoint = (snapshot: BackfillProgress) => {
+    checkpoints = checkpoints.then(() =>
+      deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now()),
+    );
+    return checkpoints;
+  };
+  let stopping = false;
 
-  try {
-    for (;;) {
-      // Writes held up past half the margin: hand over now, buffered pages are read again.
-      if (deadline - deps.clock.now().getTime() < margin / 2) break;
-      let page: Awaited<ReturnType<typeof pages.take>>;
-      try {
-        page = await pages.take();
-      } catch (error) {
-        if (!(error instanceof StripeReadError)) throw error;
-        // Throttled or Stripe unwell past this slice's retries: hand over and try again later,
-        // a bounded number of times, before calling the run failed.
-        if (error.retryable && (progress.stalls ?? 0) < MAX_STALLS) {
-          progress = { ...progress, stalls: (progress.stalls ?? 0) + 1 };
-          await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
-          await deps.backfillStatus.release(tenantId, runId);
-          deps.log.warn('backfill_stalled', {
-            tenantId,
-            runId,
-            reason: error.reason,
-            stalls: progress.stalls,
-          });
-          return { outcome: 'continue', progress, retryAfterSeconds: STALL_DELAY_SECONDS };
+  const runLane = async (lane: number): Promise<LaneEnd> => {
+    const phases = BACKFILL_LANES[lane] as readonly BackfillPhase[];
+    // Stripe is read ahead of the writes: the latency of one and the cost of the other overlap.
+    // Reading stops at the safety margin; what was read by then is still written.
+    let readAt = progress.lanes?.[lane] ?? undefined;
+    const pages = new ReadAhead<FetchedPage & { readonly at: Position; readonly next: Position | null }>(
+      async () => {
+        const at = readAt;
+        if (!at || stopping || deadline - deps.clock.now().getTime() < margin) return undefined;
+        const page = await fetchPage(at);
+        const last = page.data.at(-1)?.id;
+        const phaseAfter = phases[phases.indexOf(at.phase) + 1];
+        const next: Position | null =
+          page.hasMore && typeof last === 'string'
+            ? { phase: at.phase, cursor: last }
+            : phaseAfter
+              ? { phase: phaseAfter, cursor: null }
+              : null;
+        readAt = next ?? undefined;
+        return { ...page, at, next };
+      },
+      READ_AHEAD_PAGES,
+    );
+    let landed: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    try {
+      for (;;) {
+        // Writes held up past half the margin, or the other lane stopped: hand over now.
+        if (stopping || deadline - deps.clock.now().getTime() < margin / 2) return { end: 'stopped' };
+        let page: Awaited<ReturnType<typeof pages.take>>;
+        try {
+          page = await pages.take();
+        } catch (error) {
+          if (error instanceof StripeReadError) return { end: 'stripe_error', error };
+          throw error;
         }
-        return fail(error.reason);
+        if (!page) {
+          await landed;
+          return { end: progress.lanes?.[lane] ? 'stopped' : 'done' };
+        }
+        const phase = page.at.phase;
+        const version: RecordVersion = { created: page.fetchedAt, rank: 0, eventId: '0backfill' };
+        const changes = page.data
+          .flatMap((object) => {
+            const objectChanges = backfillChanges(phase, object, windowStartMs);
+            // An invoice's payment intent: only its refund matters (the store routes it to the invoice).
+            if (
+              phase === 'payment_intents' &&
+              typeof object.id === 'string' &&
+              linkedIntents.has(object.id)
+            ) {
+              return objectChanges.filter((change) => change.kind === 'refund');
+            }
+            return objectChanges;
+          })
+          .filter((change) => {
+            if (change.kind === 'payment_link') linkedIntents.add(change.paymentIntentId);
+            if (change.kind !== 'customer') return true;
+            if (seenCustomers.has(change.record.id)) return false;
+            seenCustomers.add(change.record.id);
+            return true;
+          });
+        // Pages are written a few at once, but counted and checkpointed strictly in order, so a
+        // checkpoint never gets ahead of a page that has not landed (batches sharing a key are
+        // serialised by the record store).
+        const written = settle(deps.records.applySnapshot(tenantId, changes, version, runId));
+        const previous = landed;
+        landed = settle(
+          (async () => {
+            await previous;
+            await written;
+            const lanes = [...(progress.lanes ?? [])];
+            lanes[lane] = page.next;
+            progress = withLanes(
+              {
+                ...progress,
+                pages: progress.pages + 1,
+                requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
+                objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+                stalls: 0,
+              },
+              lanes,
+            );
+            await checkpoint(progress);
+            input.onProgress?.(progress);
+          })(),
+        );
+        inFlight.push(landed);
+        if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
       }
-      if (!page) break;
-      const phase = page.at.phase;
-      const next: BackfillProgress = {
-        phase: page.next?.phase ?? 'counting',
-        cursor: page.next?.cursor ?? null,
-        pages: progress.pages + 1,
-        requests: progress.requests,
-        objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
-        stalls: 0,
-      };
-
-      const version: RecordVersion = { created: page.fetchedAt, rank: 0, eventId: '0backfill' };
-      const changes = page.data
-        .flatMap((object) => {
-          const objectChanges = backfillChanges(phase, object, windowStartMs);
-          // An invoice's payment intent: only its refund matters (the store routes it to the invoice).
-          if (phase === 'payment_intents' && typeof object.id === 'string' && linkedIntents.has(object.id)) {
-            return objectChanges.filter((change) => change.kind === 'refund');
-          }
-          return objectChanges;
-        })
-        .filter((change) => {
-          if (change.kind === 'payment_link') linkedIntents.add(change.paymentIntentId);
-          if (change.kind !== 'customer') return true;
-          if (seenCustomers.has(change.record.id)) return false;
-          seenCustomers.add(change.record.id);
-          return true;
-        });
-      await deps.records.applySnapshot(tenantId, changes, version, runId);
-      progress = {
-        ...next,
-        requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
-      };
-      await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
-      input.onProgress?.(progress);
+    } finally {
+      pages.stop();
+      // Whatever way the lane ends, its pages in flight land (or fail) before it reports.
+      await landed;
     }
-  } finally {
-    pages.stop();
+  };
+
+  const ends = await Promise.allSettled(
+    BACKFILL_LANES.map((_, lane) =>
+      runLane(lane).finally(() => {
+        // One lane ending early (an error, the deadline) stops the other at its next page.
+        if (progress.lanes?.[lane]) stopping = true;
+      }),
+    ),
+  );
+  await checkpoints;
+  const crashed = ends.find((end) => end.status === 'rejected');
+  if (crashed) throw crashed.reason;
+  const stripeError = ends
+    .map((end) => (end.status === 'fulfilled' ? end.value : undefined))
+    .find((end) => end?.end === 'stripe_error');
+  if (stripeError?.end === 'stripe_error') {
+    const { error } = stripeError;
+    // Throttled or Stripe unwell past this slice's retries: hand over and try again later,
+    // a bounded number of times, before calling the run failed.
+    if (error.retryable && (progress.stalls ?? 0) < MAX_STALLS) {
+      progress = { ...progress, stalls: (progress.stalls ?? 0) + 1 };
+      await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
+      await deps.backfillStatus.release(tenantId, runId);
+      deps.log.warn('backfill_stalled', { tenantId, runId, reason: error.reason, stalls: progress.stalls });
+      return { outcome: 'continue', progress, retryAfterSeconds: STALL_DELAY_SECONDS };
+    }
+    return fail(error.reason);
   }
   if (progress.phase !== 'counting') {
     await deps.backfillStatus.release(tenantId, runId);
@@ -223,4 +287,16 @@ export async function runBackfill(
     requests: progress.requests,
   });
   return { outcome: 'succeeded', result, progress };
+}
+
+/** `lanes` is what resumes; `phase` and `cursor` name the first unfinished lane's, for display. */
+function withLanes(progress: BackfillProgress, lanes: readonly (Position | null)[]): BackfillProgress {
+  const first = lanes.find((lane) => lane !== null);
+  return { ...progress, lanes, phase: first?.phase ?? 'counting', cursor: first?.cursor ?? null };
+}
+
+/** A promise awaited later may reject first: keep its error for then, not as an unhandled rejection. */
+function settle<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
