@@ -63,6 +63,7 @@ const STALL_DELAY_SECONDS = 300;
 const DEFAULT_SAFETY_MARGIN_MS = 60_000;
 /** Pages read ahead of the writes, per lane: a few hundred objects, a few MB at most. */
 const READ_AHEAD_PAGES = 3;
+const CHECKPOINT_INTERVAL_MS = 1000;
 /** Pages of a lane being written at once: one's reads overlap another's writes. */
 const WRITES_IN_FLIGHT = 2;
 /**
@@ -85,7 +86,7 @@ type LaneEnd =
  * Runs (or resumes) one backfill run: walks each Stripe list page by page (two lanes of lists at
  * once), applies what each object contributes under the same ordering guard as webhooks (a
  * backfill write is a snapshot at fetch time and loses its second to any event), in batches,
- * and checkpoints after every page. Batches can overwrite an event applied while they were in
+ * and checkpoints as it goes (at most once a second). Batches can overwrite an event applied while they were in
  * flight, so the run replays the webhooks' journal before it ends. Counters are read back from
  * the records the run stamped, so they are exact after any number of resumes.
  */
@@ -137,13 +138,29 @@ export async function runBackfill(
     });
     return { ...page, fetchedAt };
   };
-  // Checkpoints go out one at a time, in order: a late one never overwrites a newer one.
+  // At most one checkpoint a second, one at a time and in order (a late one never overwrites a
+  // newer one): a crash redoes at most a second of pages, whose writes are idempotent, and a
+  // large run does not spend a status write per page. `flush` writes the latest at the end.
   let checkpoints: Promise<void> = Promise.resolve();
-  const checkpoint = (snapshot: BackfillProgress) => {
-    checkpoints = checkpoints.then(() =>
-      deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now()),
-    );
+  let latest: BackfillProgress | undefined;
+  let checkpointedAt = Number.NEGATIVE_INFINITY;
+  const flush = () => {
+    const snapshot = latest;
+    latest = undefined;
+    if (snapshot) {
+      checkpoints = checkpoints.then(() =>
+        deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now()),
+      );
+    }
     return checkpoints;
+  };
+  const checkpoint = (snapshot: BackfillProgress) => {
+    latest = snapshot;
+    const now = deps.clock.now().getTime();
+    if (now - checkpointedAt < CHECKPOINT_INTERVAL_MS) return;
+    checkpointedAt = now;
+    // A failed write surfaces at the final flush, which awaits the whole chain.
+    settle(flush());
   };
   let stopping = false;
 
@@ -230,7 +247,7 @@ export async function runBackfill(
               },
               lanes,
             );
-            await checkpoint(progress);
+            checkpoint(progress);
             input.onProgress?.(progress);
           })(),
         );
@@ -252,7 +269,7 @@ export async function runBackfill(
       }),
     ),
   );
-  await checkpoints;
+  await flush();
   const crashed = ends.find((end) => end.status === 'rejected');
   if (crashed) throw crashed.reason;
   const stripeError = ends
