@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseBackfillJob } from '#shared/domain/backfill-job.ts';
+import { abandonBackfill } from '#shared/use-cases/backfill/abandon-backfill.ts';
 import {
   type BackfillJobOutcome,
   processBackfillJob,
@@ -64,14 +65,11 @@ export function createBackfillWorker(deps: Deps) {
           // The last receive before the DLQ: say so in the status instead of `running` forever.
           if (job.runId && Number(record.attributes.ApproximateReceiveCount) >= BACKFILL_MAX_RECEIVES) {
             const name = (error as { name?: unknown } | null)?.name;
-            await deps.backfillStatus.finish(
+            await abandonBackfill(
+              deps,
               job.tenantId,
               job.runId,
-              {
-                status: 'failed',
-                error: `Gave up after ${BACKFILL_MAX_RECEIVES} attempts (${String(name)})`,
-              },
-              deps.clock.now(),
+              `Gave up after ${BACKFILL_MAX_RECEIVES} attempts (${String(name)})`,
             );
           }
           throw error;

@@ -7,6 +7,7 @@
  * from the environment). Progress goes to stderr, the JSON result to stdout; the exit status is
  * 0 on success, 1 when the backfill failed, 2 for bad usage or configuration.
  */
+
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ import { ConfigError } from '#shared/errors/config-error.ts';
 import { ValidationError } from '#shared/errors/validation-error.ts';
 import type { BackfillProgress } from '#shared/ports/backfill-status-store.ts';
 import { systemClock } from '#shared/ports/clock.ts';
+import { abandonBackfill } from '#shared/use-cases/backfill/abandon-backfill.ts';
 import { processBackfillJob } from '#shared/use-cases/backfill/process-backfill-job.ts';
 import { createBackfillRun, requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { createAwsDependencies } from '../functions/commons/aws-dependencies.ts';
@@ -84,9 +86,9 @@ async function runLocally(job: ReturnType<typeof parseBackfillJob>): Promise<num
       const runId = await createBackfillRun(deps, job.tenantId, job.days);
       pending = { ...job, runId };
       process.once('SIGINT', () => {
-        void deps.backfillStatus
-          .finish(job.tenantId, runId, { status: 'failed', error: 'Interrupted by the operator' }, new Date())
-          .finally(() => process.exit(130));
+        void abandonBackfill(deps, job.tenantId, runId, 'Interrupted by the operator').finally(() =>
+          process.exit(130),
+        );
       });
     }
     for (;;) {

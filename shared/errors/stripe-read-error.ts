@@ -4,6 +4,8 @@ export class StripeReadError extends Error {
   constructor(
     readonly reason: string,
     readonly retryable: boolean,
+    /** Gave up because the caller's time ran out, not because Stripe said no. */
+    readonly outOfTime = false,
   ) {
     super(`Stripe read failed: ${reason}`);
   }

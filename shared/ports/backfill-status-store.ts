@@ -58,7 +58,8 @@ export interface BackfillStatusStore {
   requestRun(tenantId: string, request: BackfillRunRequest, staleQueuedMs: number): Promise<boolean>;
   /** Takes the run's lease; undefined when another worker holds it or the run is not this one. */
   begin(tenantId: string, runId: string, now: Date, leaseUntil: number): Promise<BackfillStatus | undefined>;
-  checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<void>;
+  /** False when the run is no longer this one, or no longer running (nothing was written). */
+  checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<boolean>;
   /** Gives the lease up early, so the continuation message can take the run over at once. */
   release(tenantId: string, runId: string): Promise<void>;
   finish(

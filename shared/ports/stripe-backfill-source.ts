@@ -18,6 +18,11 @@ export interface ListPageRequest {
   readonly createdGte: number;
   /** Id of the last object of the previous page (Stripe's `starting_after`). */
   readonly startingAfter: string | undefined;
+  /**
+   * How long this page may take with its retries; past it the read gives up as out of time
+   * (`StripeReadError.outOfTime`), so the invocation can still hand over before its deadline.
+   */
+  readonly retryBudgetMs?: number;
 }
 
 export interface ListPage {

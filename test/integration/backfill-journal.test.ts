@@ -1,4 +1,9 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DynamoDbChangeJournal,
@@ -201,5 +206,53 @@ describe('DynamoDbChangeJournal', () => {
     expect((await all(journal, 'tenant_a', t0)).map((e) => e.eventId)).toEqual(['evt_old', 'evt_new']);
     app.clock.advance(2000);
     expect((await all(journal, 'tenant_a', t0)).map((e) => e.eventId)).toEqual(['evt_new']);
+  });
+});
+
+describe('the journal holds only the mapped changes (no PHI)', () => {
+  it('a customer event with name, email, phone and address leaves none of them in the journal', async () => {
+    await connectedClinic(app, 'tenant_a', 'acct_1JournalPhi', {
+      customers: 1,
+      subscriptions: 1,
+      invoices: 1,
+      oneTimePayments: 1,
+    });
+    const created = Math.floor(app.clock.now().getTime() / 1000);
+    const event = {
+      id: 'evt_1JournalPhi',
+      object: 'event',
+      account: 'acct_1JournalPhi',
+      api_version: '2026-10-28.endive',
+      created,
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: 'customer.created',
+      data: {
+        object: {
+          id: 'cus_1JournalPhi',
+          object: 'customer',
+          created,
+          name: 'Jane Phipatient',
+          email: 'jane.phipatient@example.com',
+          phone: '+15555550123',
+          address: { line1: '1 Phi Street', city: 'Phiville' },
+          metadata: { diagnosis: 'phi-diagnosis' },
+        },
+      },
+    };
+    expect(await deliver(event)).toEqual({ outcome: 'processed' });
+    const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
+    const { Items } = await db.send(
+      new QueryCommand({
+        TableName: app.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'JOURNAL#tenant_a' },
+      }),
+    );
+    expect(Items?.length).toBe(1);
+    expect(JSON.stringify(Items).toLowerCase()).not.toMatch(
+      /phipatient|5555550123|phi street|phiville|diagnosis/,
+    );
   });
 });

@@ -66,10 +66,11 @@ describe('RateLimitedBackfillSource pacing', () => {
   });
 
   it('never goes below one request a second, however many 429s', async () => {
+    // One halving a second at most: backoffs of 1.5 s keep these 429s apart.
     const time = virtualTime();
     const source = new RateLimitedBackfillSource(
       scripted(['rate', 'rate', 'rate', 'rate', 'rate', 'rate', 'rate']),
-      limits(time),
+      { ...limits(time), baseDelayMs: 2000, maxDelayMs: 2000 },
     );
     await source.listPage('customers', REQUEST);
     expect(source.stats.rateLimited).toBe(7);
@@ -85,11 +86,51 @@ describe('RateLimitedBackfillSource pacing', () => {
     expect(time.now()).toBe(200);
   });
 
-  it('drops to one request in flight when Stripe says the limit was on concurrency', async () => {
+  it('drops to one request in flight when Stripe says the limit was on concurrency, and wins it back', async () => {
     const time = virtualTime();
     const source = new RateLimitedBackfillSource(scripted(['concurrency']), limits(time));
     await source.listPage('customers', REQUEST);
     expect(source.stats).toMatchObject({ concurrency: 1, pace: 20 });
+    // The source lives as long as the worker's container: the next runs must not stay at one.
+    // The retry that followed the 429 was the first success of twenty.
+    for (let i = 0; i < 18; i += 1) await source.listPage('customers', REQUEST);
+    expect(source.stats.concurrency).toBe(1);
+    await source.listPage('customers', REQUEST);
+    expect(source.stats.concurrency).toBe(2);
+  });
+
+  it('halves its pace once for a burst of 429s, not once per request in flight', async () => {
+    const time = virtualTime();
+    const source = new RateLimitedBackfillSource(scripted(['rate', 'rate']), limits(time));
+    await Promise.all([source.listPage('customers', REQUEST), source.listPage('customers', REQUEST)]);
+    expect(source.stats.rateLimited).toBe(2);
+    // 20 → 10 once, then the two successes: 11.
+    expect(source.stats.pace).toBe(11);
+  });
+
+  it('gives up a page whose retries would outlast its budget, saying so', async () => {
+    const time = virtualTime();
+    const source = new RateLimitedBackfillSource(scripted(['rate', 'rate', 'rate', 'rate']), limits(time));
+    const error = await source
+      .listPage('customers', { ...REQUEST, retryBudgetMs: 300 })
+      .catch((e: unknown) => e as { outOfTime?: boolean; retryable?: boolean });
+    expect(error).toMatchObject({ outOfTime: true, retryable: true });
+    expect(time.now()).toBeLessThanOrEqual(300);
+  });
+
+  it('calls an error that is neither Stripe nor the network a permanent internal error', async () => {
+    const time = virtualTime();
+    const broken: StripeBackfillSource = {
+      async listPage() {
+        throw new TypeError('Cannot read properties of undefined');
+      },
+    };
+    const source = new RateLimitedBackfillSource(broken, limits(time));
+    await expect(source.listPage('customers', REQUEST)).rejects.toMatchObject({
+      retryable: false,
+      reason: 'internal error (TypeError)',
+    });
+    expect(source.stats.retries).toBe(0);
   });
 });
 

@@ -96,22 +96,28 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
     }
   }
 
-  async checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key(tenantId),
-        UpdateExpression: 'SET progress = :progress, progressAtMs = :now',
-        ConditionExpression: 'runId = :run AND #status = :running',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':progress': progress,
-          ':run': runId,
-          ':running': 'running',
-          ':now': at.getTime(),
-        },
-      }),
-    );
+  async checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(tenantId),
+          UpdateExpression: 'SET progress = :progress, progressAtMs = :now',
+          ConditionExpression: 'runId = :run AND #status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':progress': progress,
+            ':run': runId,
+            ':running': 'running',
+            ':now': at.getTime(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async release(tenantId: string, runId: string): Promise<void> {

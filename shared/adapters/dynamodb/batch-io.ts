@@ -84,9 +84,21 @@ async function inChunks<T>(
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
   let next = 0;
-  await Promise.all(
+  let failed = false;
+  // After a failure no chunk starts, and the caller hears of it only once the ones in flight
+  // ended: it may release locks on these keys then.
+  const workers = await Promise.allSettled(
     Array.from({ length: Math.min(CONCURRENCY, chunks.length) }, async () => {
-      while (next < chunks.length) await run(chunks[next++] as T[]);
+      while (!failed && next < chunks.length) {
+        try {
+          await run(chunks[next++] as T[]);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
     }),
   );
+  const failure = workers.find((worker) => worker.status === 'rejected');
+  if (failure) throw failure.reason;
 }

@@ -310,27 +310,45 @@ export class DynamoDbRecordStore implements RecordStore {
     return 'applied';
   }
 
+  /**
+   * A refund lands on the order its charge paid: the invoice when the payload names it, the
+   * payment intent when the payload says no invoice owns it, else whatever the payment intent's
+   * link says. A link may land between that lookup and the write, so the write to a payment
+   * intent refuses a tombstone, and the refund then follows the link.
+   */
   private async refund(
     tenantId: string,
     change: Refund,
     version: RecordVersion,
-    beside = false,
+    besideBatches = false,
   ): Promise<ApplyOutcome> {
-    let orderId = change.invoiceId;
-    if (!orderId && change.invoiceKnown) orderId = change.paymentIntentId;
-    if (!orderId && change.paymentIntentId) {
+    const created = versionNumber(version);
+    const amount = change.amountRefunded;
+    const known = change.invoiceId ?? (change.invoiceKnown ? change.paymentIntentId : null);
+    if (known) return orStale(await this.writeRefund(tenantId, known, amount, created, besideBatches));
+    const intentId = change.paymentIntentId;
+    if (!intentId) return 'stale';
+    const linkedInvoice = async () => {
       const { Item } = await this.db.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: recordKey(tenantId, 'orders', change.paymentIntentId),
+          Key: recordKey(tenantId, 'orders', intentId),
           ConsistentRead: true,
           ProjectionExpression: 'supersededBy',
         }),
       );
-      orderId = typeof Item?.supersededBy === 'string' ? Item.supersededBy : change.paymentIntentId;
-    }
-    if (!orderId) return 'stale';
-    return this.writeRefund(tenantId, orderId, change.amountRefunded, versionNumber(version), beside);
+      return typeof Item?.supersededBy === 'string' ? Item.supersededBy : undefined;
+    };
+    const invoiceId = await linkedInvoice();
+    if (invoiceId)
+      return orStale(await this.writeRefund(tenantId, invoiceId, amount, created, besideBatches));
+    const outcome = await this.writeRefund(tenantId, intentId, amount, created, besideBatches, true);
+    if (outcome !== 'refused') return outcome;
+    // Refused: an older refund, or a link that landed meanwhile (links never go away).
+    const linkedSince = await linkedInvoice();
+    return linkedSince
+      ? orStale(await this.writeRefund(tenantId, linkedSince, amount, created, besideBatches))
+      : 'stale';
   }
 
   /** Creates a listing-less stub when the order has not arrived yet; the order event fills it. */
@@ -340,7 +358,8 @@ export class DynamoDbRecordStore implements RecordStore {
     amount: number,
     created: number,
     besideBatches = false,
-  ) {
+    unlessLinked = false,
+  ): Promise<ApplyOutcome | 'refused'> {
     const key = recordKey(tenantId, 'orders', orderId);
     const write = () =>
       this.db.send(
@@ -348,20 +367,26 @@ export class DynamoDbRecordStore implements RecordStore {
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'SET amountRefunded = :amount, refundCreated = :created',
-          ConditionExpression: REFUND_NEWER_OR_SAME,
+          ConditionExpression: unlessLinked
+            ? `(${REFUND_NEWER_OR_SAME}) AND attribute_not_exists(supersededBy)`
+            : REFUND_NEWER_OR_SAME,
           ExpressionAttributeValues: { ':amount': amount, ':created': created },
         }),
       );
     try {
       // Beside a backfill's batches, a batch holding the order must not overwrite this refund.
       await (besideBatches ? this.snapshotLocks.withKeys([keyString(key)], write) : write());
-      return 'applied' as const;
+      return 'applied';
     } catch (error) {
-      if (isConditionFailure(error)) return 'stale' as const;
+      if (isConditionFailure(error)) return unlessLinked ? 'refused' : 'stale';
       throw error;
     }
   }
 }
+
+/** Only a write to a payment intent (`unlessLinked`) can be refused; for the others it never happens. */
+const orStale = (outcome: ApplyOutcome | 'refused'): ApplyOutcome =>
+  outcome === 'refused' ? 'stale' : outcome;
 
 type Item = Record<string, unknown>;
 type RecordKey = ReturnType<typeof recordKey>;

@@ -45,6 +45,10 @@ export interface SourceStats {
 const MIN_REQUESTS_PER_SECOND = 1;
 /** Requests per second won back per success after a 429 (from 12 back to 24 in ~24 requests). */
 const PACE_RECOVERY = 0.5;
+/** Successes in a row that win one more request in flight back after a concurrency 429. */
+const CONCURRENCY_RECOVERY = 20;
+/** The pace is halved at most once in this long. */
+const HALVE_INTERVAL_MS = 1000;
 
 /**
  * Paces one tenant's Stripe reads and retries what is worth retrying. Stripe's SDK does not
@@ -57,6 +61,8 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
   private rate: number;
   /** Lowered to 1 when Stripe says the limit hit was on concurrent requests. */
   private concurrency: number;
+  private successes = 0;
+  private halvedAt = Number.NEGATIVE_INFINITY;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private nextSlotAt = 0;
@@ -77,6 +83,7 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
   }
 
   async listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage> {
+    const started = this.now();
     for (let attempt = 1; ; attempt++) {
       await this.acquire();
       try {
@@ -95,8 +102,13 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
         if (attempt >= this.options.maxAttempts) {
           throw new StripeReadError(`${verdict.reason} after ${attempt} attempts`, true);
         }
+        const delay = this.backoff(attempt);
+        const budget = request.retryBudgetMs;
+        if (budget !== undefined && this.now() - started + delay > budget) {
+          throw new StripeReadError(`${verdict.reason}, out of time for retries`, true, true);
+        }
         this.stats.retries += 1;
-        await this.sleep(this.backoff(attempt));
+        await this.sleep(delay);
       } finally {
         this.release();
       }
@@ -116,13 +128,26 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
   private adapt(outcome: 'success' | 'rate' | 'concurrency'): void {
     if (outcome === 'success') {
       this.rate = Math.min(this.options.requestsPerSecond, this.rate + PACE_RECOVERY);
-    } else if (outcome === 'concurrency') {
-      this.concurrency = 1;
-      this.stats.concurrency = 1;
+      // A run of successes wins the second request in flight back.
+      this.successes += 1;
+      if (this.successes >= CONCURRENCY_RECOVERY && this.concurrency < this.options.maxConcurrent) {
+        this.concurrency += 1;
+        this.successes = 0;
+        this.waiting.shift()?.();
+      }
     } else {
-      this.rate = Math.max(MIN_REQUESTS_PER_SECOND, this.rate / 2);
+      this.successes = 0;
+      const now = this.now();
+      if (outcome === 'concurrency') {
+        this.concurrency = 1;
+      } else if (now - this.halvedAt >= HALVE_INTERVAL_MS) {
+        // 429s of one burst (two requests in flight) are one signal, not two.
+        this.halvedAt = now;
+        this.rate = Math.max(MIN_REQUESTS_PER_SECOND, this.rate / 2);
+      }
     }
     this.stats.pace = this.rate;
+    this.stats.concurrency = this.concurrency;
   }
 
   private async pace(): Promise<void> {
@@ -166,6 +191,20 @@ function classify(error: unknown): Verdict {
   // 409 is Stripe's lock_timeout (a concurrent request held the object): worth another try.
   if (status !== undefined && (status >= 500 || status === 409))
     return { kind: 'transient', reason: `Stripe ${status}` };
-  if (status === undefined) return { kind: 'transient', reason: `network error (${type})` };
+  if (status === undefined) {
+    // No answer from Stripe: the connection (the SDK's StripeConnectionError, a socket error) or
+    // an AWS call on the way (the platform key from Secrets Manager) failed; anything else is a bug.
+    const e2 = error as { $metadata?: unknown; name?: unknown } | null;
+    const network =
+      type === 'StripeConnectionError' ||
+      e?.type === 'StripeConnectionError' ||
+      e2?.$metadata !== undefined ||
+      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(
+        String(e?.code),
+      );
+    return network
+      ? { kind: 'transient', reason: `network error (${type})` }
+      : { kind: 'permanent', reason: `internal error (${String(e2?.name ?? 'unknown')})` };
+  }
   return { kind: 'permanent', reason: `Stripe ${status} ${type}` };
 }

@@ -122,9 +122,10 @@ export async function runBackfill(
   );
   // Customers already written by this invocation: one write each, however many objects name them.
   const seenCustomers = new Set<string>();
-  // Payment intents an InvoicePayment claimed in this invocation: their one-time candidates would
-  // only be refused by the store, so they are not sent (after a resume the store still refuses them).
-  const linkedIntents = new Set<string>();
+  // Payment intents an InvoicePayment claimed in this invocation, and the invoice: their one-time
+  // candidates would only be refused by the store, so they are not sent (after a resume the store
+  // still refuses them), and their refunds go straight to the invoice.
+  const linkedIntents = new Map<string, string>();
   const requestsAtStart = deps.source.stats?.requests ?? 0;
   const progressAtStart = progress.requests;
   // The snapshot's version is the second its request started: Stripe served the page at or after
@@ -135,6 +136,7 @@ export async function runBackfill(
       stripeAccountId: integration.stripeAccountId,
       createdGte: status.windowStart,
       startingAfter: at.cursor ?? undefined,
+      retryBudgetMs: deadline - margin / 2 - deps.clock.now().getTime(),
     });
     return { ...page, fetchedAt };
   };
@@ -148,9 +150,14 @@ export async function runBackfill(
     const snapshot = latest;
     latest = undefined;
     if (snapshot) {
-      checkpoints = checkpoints.then(() =>
-        deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now()),
-      );
+      // A failed write does not cancel the next one: only the final flush must succeed.
+      checkpoints = checkpoints
+        .catch(() => undefined)
+        .then(async () => {
+          const ours = await deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now());
+          // The run was replaced or finished by another worker: stop at once.
+          if (!ours) stopping = true;
+        });
     }
     return checkpoints;
   };
@@ -159,8 +166,9 @@ export async function runBackfill(
     const now = deps.clock.now().getTime();
     if (now - checkpointedAt < CHECKPOINT_INTERVAL_MS) return;
     checkpointedAt = now;
-    // A failed write surfaces at the final flush, which awaits the whole chain.
-    settle(flush());
+    flush().catch((error: unknown) => {
+      deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) });
+    });
   };
   let stopping = false;
 
@@ -195,9 +203,15 @@ export async function runBackfill(
         if (stopping || deadline - deps.clock.now().getTime() < margin / 2) return { end: 'stopped' };
         let page: Awaited<ReturnType<typeof pages.take>>;
         try {
-          page = await pages.take();
+          // A read that hangs (Stripe slow, retries backing off) must not carry the invocation
+          // past its deadline: at half the margin the lane gives up waiting and hands over.
+          const taken = await beforeTime(pages.take(), deadline - margin / 2 - deps.clock.now().getTime());
+          if (taken === TIME_UP) return { end: 'stopped' };
+          page = taken;
         } catch (error) {
-          if (error instanceof StripeReadError) return { end: 'stripe_error', error };
+          if (error instanceof StripeReadError) {
+            return error.outOfTime ? { end: 'stopped' } : { end: 'stripe_error', error };
+          }
           throw error;
         }
         if (!page) {
@@ -209,18 +223,20 @@ export async function runBackfill(
         const changes = page.data
           .flatMap((object) => {
             const objectChanges = backfillChanges(phase, object, windowStartMs);
-            // An invoice's payment intent: only its refund matters (the store routes it to the invoice).
-            if (
-              phase === 'payment_intents' &&
-              typeof object.id === 'string' &&
-              linkedIntents.has(object.id)
-            ) {
-              return objectChanges.filter((change) => change.kind === 'refund');
+            // An invoice's payment intent: only its refund matters, and it belongs to the invoice.
+            const invoiceId =
+              phase === 'payment_intents' && typeof object.id === 'string'
+                ? linkedIntents.get(object.id)
+                : undefined;
+            if (invoiceId) {
+              return objectChanges.flatMap((change) =>
+                change.kind === 'refund' ? [{ ...change, invoiceId }] : [],
+              );
             }
             return objectChanges;
           })
           .filter((change) => {
-            if (change.kind === 'payment_link') linkedIntents.add(change.paymentIntentId);
+            if (change.kind === 'payment_link') linkedIntents.set(change.paymentIntentId, change.invoiceId);
             if (change.kind !== 'customer') return true;
             if (seenCustomers.has(change.record.id)) return false;
             seenCustomers.add(change.record.id);
@@ -269,9 +285,13 @@ export async function runBackfill(
       }),
     ),
   );
-  await flush();
   const crashed = ends.find((end) => end.status === 'rejected');
-  if (crashed) throw crashed.reason;
+  // A crash's own error is what the retry and the logs must name, not a checkpoint's.
+  if (crashed) {
+    await flush().catch(() => undefined);
+    throw crashed.reason;
+  }
+  await flush();
   const stripeError = ends
     .map((end) => (end.status === 'fulfilled' ? end.value : undefined))
     .find((end) => end?.end === 'stripe_error');
@@ -316,4 +336,24 @@ function withLanes(progress: BackfillProgress, lanes: readonly (Position | null)
 function settle<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+function nameOf(error: unknown): unknown {
+  return (error as { name?: unknown } | null)?.name;
+}
+
+const TIME_UP = Symbol('time up');
+
+/** `promise`'s value, or TIME_UP when `ms` pass first (the timer never keeps the process alive). */
+async function beforeTime<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIME_UP> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<typeof TIME_UP>((resolve) => {
+    timer = setTimeout(() => resolve(TIME_UP), Math.max(0, ms));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
