@@ -435,7 +435,7 @@ async function measure(rateLimit: RateLimitOptions, fixtures: Fixtures) {
       heapUsedBeforeRunMb: toMb(baseline.heapUsed),
       peakHeapUsedMb: toMb(peakHeap),
       sampledEveryMs: RSS_SAMPLE_MS,
-      note: "RSS of the backfill's process only: the fake Stripe and dynalite run in a child process",
+      note: "RSS of the backfill's process only: the fake Stripe and dynalite run in child processes",
       fixturesProcess: {
         peakRssMb: toMb(child.peakRss),
         peakRssDuringRunMb: toMb(child.peakRssDuringRun),
