@@ -35,6 +35,11 @@ export interface BackfillStatus {
   readonly windowStart: number;
   readonly queuedAt: string;
   readonly startedAt: string | null;
+  /**
+   * Where this run's journal replay begins when that is before its own start: a run it replaced
+   * (its worker died without giving up) never replayed the events its batches overwrote.
+   */
+  readonly replayFrom: string | null;
   readonly finishedAt: string | null;
   readonly error: string | null;
   readonly result: BackfillResult | null;
@@ -47,6 +52,8 @@ export interface BackfillRunRequest {
   readonly runId: string;
   readonly days: number;
   readonly at: Date;
+  /** Inherited from the run this one replaces (see `BackfillStatus.replayFrom`). */
+  readonly replayFrom?: string | undefined;
 }
 
 export interface BackfillStatusStore {

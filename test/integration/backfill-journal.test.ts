@@ -49,7 +49,12 @@ async function deliver(event: object) {
  * A record store whose first batch holding `subscriptionId` lets a webhook event land first, in
  * the window between the batch's read and its write: the race the journal exists for.
  */
-function storeWithRace(subscriptionId: string, event: () => object) {
+function storeWithRace(
+  subscriptionId: string,
+  event: () => object,
+  collection = 'subscriptions',
+  snapshotStatus = 'active',
+) {
   const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
   const race = { delivered: false, overwritten: false };
   const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
@@ -67,11 +72,11 @@ function storeWithRace(subscriptionId: string, event: () => object) {
         const { Item } = (await send(
           new GetCommand({
             TableName: app.tableName,
-            Key: { pk: 'REC#tenant_a#subscriptions', sk: subscriptionId },
+            Key: { pk: `REC#tenant_a#${collection}`, sk: subscriptionId },
             ConsistentRead: true,
           }),
         )) as { Item?: Record<string, unknown> };
-        race.overwritten = Item?.status === 'active';
+        race.overwritten = Item?.status === snapshotStatus;
         return result;
       };
     },
@@ -117,6 +122,62 @@ describe('backfill batches and webhook events', () => {
     const record = await raceScenario((journal) => journal);
     expect(record).toMatchObject({ status: 'past_due' });
     expect(app.log.messages()).toContain('backfill_journal_replayed');
+  });
+
+  it('a run whose worker died without giving up hands its replay window to the run that replaces it', async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
+    const nowSec = Math.floor(app.clock.now().getTime() / 1000);
+    // An invoice the replacing run (1 day) does not list again: only a replay can fix it.
+    const target = (clinic.objects.invoices as Subscription[]).find(
+      (i) =>
+        i.status === 'paid' &&
+        (i.created as number) < nowSec - 10 * 86_400 &&
+        (i.created as number) > nowSec - 80 * 86_400,
+    );
+    if (!target) throw new Error('the seed has no paid invoice of the window');
+    const dead = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
+    const event = () => ({
+      id: 'evt_1RaceThenDeath',
+      object: 'event',
+      account: ACCOUNT,
+      api_version: '2026-10-28.endive',
+      created: nowSec + 5,
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: 'invoice.voided',
+      data: { object: { ...target, status: 'void' } },
+    });
+    const { records, race } = storeWithRace(target.id, event, 'orders', 'paid');
+    // The worker dies right after the batch that overwrote the event: no replay, no give-up.
+    const dying = {
+      apply: records.apply.bind(records),
+      list: records.list.bind(records),
+      countRun: records.countRun.bind(records),
+      applySnapshot: async (...args: Parameters<typeof records.applySnapshot>) => {
+        await records.applySnapshot(...args);
+        if (race.overwritten) throw Object.assign(new Error('killed'), { name: 'Sandbox.Timedout' });
+      },
+    };
+    await expect(
+      runBackfill(
+        { ...backfillDeps(app), records: dying },
+        { tenantId: 'tenant_a', runId: dead, deadline: app.clock.now().getTime() + 15 * 60_000 },
+      ),
+    ).rejects.toThrow('killed');
+    expect(race).toEqual({ delivered: true, overwritten: true });
+    // Hours later a re-sync replaces the stale run; its own start is far past the event.
+    app.clock.advance(3 * 60 * 60_000);
+    const next = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 1);
+    expect((await app.deps.backfillStatus.get('tenant_a'))?.replayFrom).not.toBeNull();
+    const outcome = await runBackfill(backfillDeps(app), {
+      tenantId: 'tenant_a',
+      runId: next,
+      deadline: app.clock.now().getTime() + 15 * 60_000,
+    });
+    expect(outcome.outcome).toBe('succeeded');
+    const orders = await readAll(handlers, token, 'orders');
+    expect(orders.find((o) => o.id === target.id)).toMatchObject({ status: 'void' });
   });
 
   it('without the replay the batch would have lost that event (the race is real)', async () => {

@@ -108,6 +108,15 @@ describe('RateLimitedBackfillSource pacing', () => {
     expect(source.stats.pace).toBe(11);
   });
 
+  it("paces each Stripe account on its own: one tenant's 429s do not slow the next tenant", async () => {
+    const time = virtualTime();
+    const source = new RateLimitedBackfillSource(scripted(['rate', 'concurrency']), limits(time));
+    await source.listPage('customers', { ...REQUEST, stripeAccountId: 'acct_1Throttled' });
+    expect(source.stats).toMatchObject({ pace: 10.5, concurrency: 1 });
+    await source.listPage('customers', { ...REQUEST, stripeAccountId: 'acct_1Fresh' });
+    expect(source.stats).toMatchObject({ pace: 20, concurrency: 2 });
+  });
+
   it('gives up a page whose retries would outlast its budget, saying so', async () => {
     const time = virtualTime();
     const source = new RateLimitedBackfillSource(scripted(['rate', 'rate', 'rate', 'rate']), limits(time));

@@ -35,8 +35,7 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(tenantId),
-          UpdateExpression:
-            'SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant REMOVE startedAt, finishedAt, #error, #result, progress, progressAtMs, leaseUntil',
+          UpdateExpression: `SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant${request.replayFrom ? ', replayFrom = :replayFrom' : ''} REMOVE startedAt, finishedAt, #error, #result, progress, progressAtMs, leaseUntil${request.replayFrom ? '' : ', replayFrom'}`,
           ConditionExpression:
             'attribute_not_exists(pk) OR #status IN (:succeeded, :failed) OR (#status = :queued AND queuedAtMs < :staleBefore) OR (#status = :running AND leaseUntil < :now AND queuedAtMs < :staleBefore AND (attribute_not_exists(progressAtMs) OR progressAtMs < :staleBefore))',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#result': 'result' },
@@ -52,6 +51,7 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
             ':now': now,
             ':staleBefore': now - staleQueuedMs,
             ':tenant': tenantId,
+            ...(request.replayFrom ? { ':replayFrom': request.replayFrom } : {}),
           },
         }),
       );
@@ -179,6 +179,7 @@ function toStatus(item: Record<string, unknown>): BackfillStatus {
     windowStart: typeof item.windowStart === 'number' ? item.windowStart : 0,
     queuedAt: String(item.queuedAt ?? ''),
     startedAt: (item.startedAt as string | undefined) ?? null,
+    replayFrom: (item.replayFrom as string | undefined) ?? null,
     finishedAt: (item.finishedAt as string | undefined) ?? null,
     error: (item.error as string | null | undefined) ?? null,
     result: (item.result as BackfillResult | null | undefined) ?? null,

@@ -49,6 +49,8 @@ const PACE_RECOVERY = 0.5;
 const CONCURRENCY_RECOVERY = 20;
 /** The pace is halved at most once in this long. */
 const HALVE_INTERVAL_MS = 1000;
+/** Accounts whose pace a container remembers before it forgets idle ones. */
+const MAX_PACERS = 1000;
 
 /**
  * Paces one tenant's Stripe reads and retries what is worth retrying. Stripe's SDK does not
@@ -58,14 +60,11 @@ const HALVE_INTERVAL_MS = 1000;
  */
 export class RateLimitedBackfillSource implements StripeBackfillSource {
   readonly stats: SourceStats;
-  private rate: number;
-  /** Lowered to 1 when Stripe says the limit hit was on concurrent requests. */
-  private concurrency: number;
-  private successes = 0;
-  private halvedAt = Number.NEGATIVE_INFINITY;
-  private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
-  private nextSlotAt = 0;
+  /**
+   * One pacer per Stripe account: Stripe limits each account, and the source lives as long as
+   * the worker's container, so one tenant's 429s must not slow the next tenant's run.
+   */
+  private readonly pacers = new Map<string, AccountPacer>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -77,27 +76,32 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    this.rate = options.requestsPerSecond;
-    this.concurrency = options.maxConcurrent;
-    this.stats = { requests: 0, rateLimited: 0, retries: 0, pace: this.rate, concurrency: this.concurrency };
+    this.stats = {
+      requests: 0,
+      rateLimited: 0,
+      retries: 0,
+      pace: options.requestsPerSecond,
+      concurrency: options.maxConcurrent,
+    };
   }
 
   async listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage> {
+    const pacer = this.pacerFor(request.stripeAccountId);
     const started = this.now();
     for (let attempt = 1; ; attempt++) {
-      await this.acquire();
+      await pacer.acquire();
       try {
-        await this.pace();
+        await pacer.pace();
         this.stats.requests += 1;
         const page = await this.source.listPage(phase, request);
-        this.adapt('success');
+        this.observe(pacer, 'success');
         return page;
       } catch (error) {
         const verdict = classify(error);
         if (verdict.kind === 'permanent') throw new StripeReadError(verdict.reason, false);
         if (verdict.kind === 'rate_limited') {
           this.stats.rateLimited += 1;
-          this.adapt(limitedReason(error));
+          this.observe(pacer, limitedReason(error));
         }
         if (attempt >= this.options.maxAttempts) {
           throw new StripeReadError(`${verdict.reason} after ${attempt} attempts`, true);
@@ -110,9 +114,28 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
         this.stats.retries += 1;
         await this.sleep(delay);
       } finally {
-        this.release();
+        pacer.release();
       }
     }
+  }
+
+  private pacerFor(account: string): AccountPacer {
+    let pacer = this.pacers.get(account);
+    if (!pacer) {
+      // Idle pacers of accounts long done are dropped, so a long-lived container stays small.
+      if (this.pacers.size >= MAX_PACERS) {
+        for (const [key, idle] of this.pacers) if (idle.idle()) this.pacers.delete(key);
+      }
+      pacer = new AccountPacer(this.options, this.now, this.sleep);
+      this.pacers.set(account, pacer);
+    }
+    return pacer;
+  }
+
+  private observe(pacer: AccountPacer, outcome: 'success' | 'rate' | 'concurrency'): void {
+    pacer.adapt(outcome);
+    this.stats.pace = pacer.rate;
+    this.stats.concurrency = pacer.concurrency;
   }
 
   /** Full jitter: spreads retries of concurrent requests instead of stampeding together. */
@@ -120,12 +143,37 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
     const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
     return Math.round(cap / 2 + this.random() * (cap / 2));
   }
+}
+
+/** One account's pace and requests in flight. */
+class AccountPacer {
+  rate: number;
+  /** Lowered to 1 when Stripe says the limit hit was on concurrent requests. */
+  concurrency: number;
+  private successes = 0;
+  private halvedAt = Number.NEGATIVE_INFINITY;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private nextSlotAt = 0;
+
+  constructor(
+    private readonly options: RateLimitOptions,
+    private readonly now: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {
+    this.rate = options.requestsPerSecond;
+    this.concurrency = options.maxConcurrent;
+  }
+
+  idle(): boolean {
+    return this.inFlight === 0 && this.waiting.length === 0;
+  }
 
   /**
    * Additive increase, multiplicative decrease: the tenant's own traffic shares its account's
    * limit, so the pace settles under whatever is left instead of hammering at a fixed rate.
    */
-  private adapt(outcome: 'success' | 'rate' | 'concurrency'): void {
+  adapt(outcome: 'success' | 'rate' | 'concurrency'): void {
     if (outcome === 'success') {
       this.rate = Math.min(this.options.requestsPerSecond, this.rate + PACE_RECOVERY);
       // A run of successes wins the second request in flight back.
@@ -135,22 +183,20 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
         this.successes = 0;
         this.waiting.shift()?.();
       }
-    } else {
-      this.successes = 0;
-      const now = this.now();
-      if (outcome === 'concurrency') {
-        this.concurrency = 1;
-      } else if (now - this.halvedAt >= HALVE_INTERVAL_MS) {
-        // 429s of one burst (two requests in flight) are one signal, not two.
-        this.halvedAt = now;
-        this.rate = Math.max(MIN_REQUESTS_PER_SECOND, this.rate / 2);
-      }
+      return;
     }
-    this.stats.pace = this.rate;
-    this.stats.concurrency = this.concurrency;
+    this.successes = 0;
+    const now = this.now();
+    if (outcome === 'concurrency') {
+      this.concurrency = 1;
+    } else if (now - this.halvedAt >= HALVE_INTERVAL_MS) {
+      // 429s of one burst (two requests in flight) are one signal, not two.
+      this.halvedAt = now;
+      this.rate = Math.max(MIN_REQUESTS_PER_SECOND, this.rate / 2);
+    }
   }
 
-  private async pace(): Promise<void> {
+  async pace(): Promise<void> {
     const interval = 1000 / this.rate;
     const now = this.now();
     const slot = Math.max(now, this.nextSlotAt);
@@ -158,14 +204,14 @@ export class RateLimitedBackfillSource implements StripeBackfillSource {
     if (slot > now) await this.sleep(slot - now);
   }
 
-  private async acquire(): Promise<void> {
+  async acquire(): Promise<void> {
     while (this.inFlight >= this.concurrency) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.inFlight += 1;
   }
 
-  private release(): void {
+  release(): void {
     this.inFlight -= 1;
     if (this.inFlight < this.concurrency) this.waiting.shift()?.();
   }

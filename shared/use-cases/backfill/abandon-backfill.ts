@@ -4,6 +4,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { Log } from '../../ports/log.ts';
 import type { RecordStore } from '../../ports/record-store.ts';
 import { replayJournal } from './replay-journal.ts';
+import { earliest } from './request-backfill.ts';
 
 export interface AbandonBackfillDeps {
   readonly backfillStatus: BackfillStatusStore;
@@ -26,9 +27,10 @@ export async function abandonBackfill(
   error: string,
 ): Promise<void> {
   const status = await deps.backfillStatus.get(tenantId).catch(() => undefined);
-  if (status?.runId === runId && status.startedAt) {
+  const from = status?.runId === runId ? earliest(status.replayFrom, status.startedAt) : undefined;
+  if (from) {
     try {
-      await replayJournal(deps, tenantId, new Date(status.startedAt));
+      await replayJournal(deps, tenantId, new Date(from));
     } catch (replayError) {
       deps.log.error('backfill_replay_failed', {
         tenantId,

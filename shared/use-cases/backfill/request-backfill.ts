@@ -22,7 +22,12 @@ export async function createBackfillRun(
 ): Promise<string> {
   const runId = randomUUID();
   const at = deps.clock.now();
-  if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at }, STALE_QUEUED_MS))) {
+  // A run left queued or running (only a stale one can be replaced) may have overwritten webhook
+  // events it never replayed: the new run replays from where that one would have.
+  const previous = await deps.backfillStatus.get(tenantId);
+  const unfinished = previous?.status === 'queued' || previous?.status === 'running';
+  const replayFrom = unfinished ? earliest(previous.replayFrom, previous.startedAt) : undefined;
+  if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at, replayFrom }, STALE_QUEUED_MS))) {
     throw new BackfillInProgressError();
   }
   return runId;
@@ -51,4 +56,11 @@ export async function requestBackfill(
     throw error;
   }
   return runId;
+}
+
+/** The earlier of two ISO-8601 instants, either possibly missing. */
+export function earliest(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
 }

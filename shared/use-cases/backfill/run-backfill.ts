@@ -18,6 +18,7 @@ import {
 import { ReadAhead } from '../../support/read-ahead.ts';
 import { backfillChanges } from './backfill-changes.ts';
 import { replayJournal } from './replay-journal.ts';
+import { earliest } from './request-backfill.ts';
 
 export interface RunBackfillDeps {
   readonly backfillStatus: BackfillStatusStore;
@@ -98,7 +99,7 @@ export async function runBackfill(
   const margin = input.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const status = await deps.backfillStatus.begin(tenantId, runId, deps.clock.now(), deadline);
   if (!status) return { outcome: 'refused' };
-  const startedAt = new Date(status.startedAt ?? deps.clock.now());
+  const startedAt = new Date(earliest(status.replayFrom, status.startedAt) ?? deps.clock.now());
   // Before the run reports anything: events its batches overwrote win again. A failed run's
   // batches may have overwritten some too.
   const replay = async () => {
