@@ -3,7 +3,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
+import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { type RunningDynalite, startDynaliteWithTable } from '#shared/adapters/local/dynalite-server.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
@@ -27,12 +29,15 @@ import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts'
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
-import { type DevStackState, STACK_STATE_FILE } from './dev-stack-state.ts';
+import { type DevStackState, readDevStackState, STACK_STATE_FILE } from './dev-stack-state.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
 import { type StripeEmulator, startStripeEmulator } from './stripe-emulator.ts';
 
 export const LOCAL_TABLE_NAME = 'compass-stripe-connect-local';
+/** The Host names the local stack answers (anything else: 421). */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
 // `npm run backfill` finds the running stack's DynamoDB through this file.
 export { STACK_STATE_FILE } from './dev-stack-state.ts';
 
@@ -80,7 +85,17 @@ const handlerFactories: Record<string, (deps: AppDependencies) => HttpHandler> =
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const port = options.port ?? Number(options.env.PORT ?? 3000);
   const dataDir = resolve(options.dataDir ?? options.env.LOCAL_DATA_DIR ?? '.data');
-  if (options.reset) await rm(dataDir, { recursive: true, force: true });
+  if (options.reset) {
+    // Wiping a running stack's data would leave it serving from deleted files (and still fail here
+    // on its ports): refuse first.
+    const running = await readDevStackState(dataDir);
+    if (running) {
+      throw new Error(
+        `Another npm run dev (process ${running.pid}, ${running.url}) uses ${dataDir}: stop it before --reset`,
+      );
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
   const sessionSecret = options.env.SESSION_JWT_SECRET ?? (await localSessionSecret(dataDir));
@@ -95,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === 'EADDRINUSE'
           ? new Error(
-              'The Stripe emulator port is already in use: stop what uses it or set STRIPE_EMULATOR_PORT',
+              'The Stripe emulator port is already in use (another npm run dev or npm run stripe:fake?): stop what uses it or set STRIPE_EMULATOR_PORT',
             )
           : error;
       });
@@ -145,13 +160,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     res.writeHead(503, { 'content-type': 'application/json' });
     res.end('{"error":"starting","message":"The local stack is starting"}');
   };
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // Only loopback names: a page whose own name resolves to 127.0.0.1 (DNS rebinding) must not
+    // sign in, read records or disconnect.
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!LOOPBACK_HOSTS.includes(host)) {
+      writeApiGatewayResult(res, {
+        statusCode: 421,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          error: 'misdirected_request',
+          message: 'The local stack answers localhost only',
+        }),
+      });
+      return;
+    }
     serve(req, res).catch((error: unknown) => {
       logger.error('local_server_error', { errorName: String((error as Error)?.name) });
       if (!res.headersSent)
         writeApiGatewayResult(res, { statusCode: 500, body: '{"error":"internal_error"}' });
     });
-  });
+  };
+  const server = createServer(handle);
+  // `localhost` is ::1 as well as 127.0.0.1, and browsers try ::1 first: take the port on both.
+  const server6 = createServer(handle);
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
@@ -165,15 +197,40 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopEmulator();
     throw error;
   });
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const closeServer = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
+  const boundPort = (server.address() as AddressInfo).port;
+  const ipv6 = await new Promise<boolean>((resolvePromise, reject) => {
+    server6.once('error', (error: NodeJS.ErrnoException) => {
+      // No IPv6 on this machine: 127.0.0.1 alone is what localhost means here.
+      if (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT') resolvePromise(false);
+      else
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`Port ${boundPort} is already in use: stop what uses it or set PORT to another port`)
+            : error,
+        );
     });
+    server6.listen(boundPort, '::1', () => resolvePromise(true));
+  }).catch(async (error) => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await stopEmulator();
+    throw error;
+  });
+  const url = `http://localhost:${boundPort}`;
+  const closeServer = async () => {
+    const closing = [server, ...(ipv6 ? [server6] : [])].map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    );
+    await Promise.all(closing);
+  };
 
   const { config, secretKey, connectWebhookSecret } = configFor(url);
   const settingsUrl = `${url}/settings/integrations`;
+  // Like Stripe's Connect settings: codes go only to the platform's registered redirect URI.
+  if (stripeEmulator) stripeEmulator.stripe.redirectUris = [config.oauth.redirectUri];
   if (stripeEmulator && connectWebhookSecret) {
     stripeEmulator.deliverTo({
       connectUrl: `${url}/api/webhooks/stripe-connect`,
@@ -249,6 +306,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger.warn('local_emulator_connection_not_restored', { errorName: String((error as Error)?.name) }),
     );
   }
+
+  // A backfill the last run left queued or running died with its in-process queue: hand it back
+  // to the queue (its lease released: that process is gone), so it resumes from its checkpoint
+  // instead of showing "importing" until it goes stale an hour later.
+  await resumeLeftBackfills(dynalite.endpoint, appDeps, queues).catch((error: unknown) =>
+    logger.warn('local_backfill_not_resumed', { errorName: String((error as Error)?.name) }),
+  );
 
   const routes = httpRoutes.map((route) => {
     const factory = handlerFactories[route.name];
@@ -342,6 +406,32 @@ async function restoreEmulatorConnection(deps: AppDependencies, emulator: Stripe
   const accountId = emulator.stripe.consentAccount;
   const integration = await deps.integrations.findByStripeAccount(accountId);
   if (integration?.status === 'connected') emulator.stripe.connectAccount(accountId, integration.livemode);
+}
+
+/** Re-queues every backfill run a previous process of this stack left queued or running. */
+async function resumeLeftBackfills(
+  dynamoEndpoint: string,
+  deps: AppDependencies,
+  queues: InProcessQueues,
+): Promise<void> {
+  const db = createDocumentClient({ endpoint: dynamoEndpoint });
+  for await (const page of paginateScan(
+    { client: db },
+    {
+      TableName: LOCAL_TABLE_NAME,
+      FilterExpression: 'sk = :sk AND #status IN (:queued, :running)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':sk': 'BACKFILL#stripe', ':queued': 'queued', ':running': 'running' },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      const { tenantId, runId, days } = item as { tenantId?: unknown; runId?: unknown; days?: unknown };
+      if (typeof tenantId !== 'string' || typeof runId !== 'string') continue;
+      await deps.backfillStatus.release(tenantId, runId);
+      await queues.enqueueBackfill({ tenantId, runId, days: typeof days === 'number' ? days : 90 });
+      logger.info('local_backfill_resumed', { tenantId, runId });
+    }
+  }
 }
 
 /** A per-checkout random session key, so the local stack needs no configuration for sign-in. */

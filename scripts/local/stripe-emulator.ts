@@ -70,6 +70,10 @@ export async function startStripeEmulator(
 ): Promise<StripeEmulator> {
   const stripe = new FakeStripe();
   stripe.consent = options.consent ?? 'page';
+  // It runs as long as `npm run dev`: keep only the last requests (they carry the platform key),
+  // and answer only loopback names (a DNS-rebinding page must not fire events or take codes).
+  stripe.maxRecordedRequests = 10;
+  stripe.allowedHosts = ['localhost', '127.0.0.1', '[::1]'];
   if (options.accountId) stripe.consentAccount = options.accountId;
   const clinic = seedClinic({
     accountId: stripe.consentAccount,

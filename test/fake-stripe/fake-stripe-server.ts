@@ -88,6 +88,18 @@ export class FakeStripe {
   readonly secretKey: string;
   readonly clientId: string;
   readonly requests: RecordedRequest[] = [];
+  /**
+   * How many requests `requests` keeps (the newest). The tests keep all; the long-lived emulator
+   * of `npm run dev` keeps a few, since they carry the platform key's Authorization header.
+   */
+  maxRecordedRequests = Number.POSITIVE_INFINITY;
+  /**
+   * Redirect URIs registered for the platform (Stripe refuses any other on its consent screen);
+   * empty (the tests' default) accepts any.
+   */
+  redirectUris: readonly string[] = [];
+  /** Host names the server answers (a DNS-rebinding page must not reach it); empty: any. */
+  allowedHosts: readonly string[] = [];
   /** Accounts connected to the platform, with the access tokens issued for them. */
   readonly connected = new Map<string, Set<string>>();
   private readonly codes = new Map<string, IssuedCode>();
@@ -241,6 +253,11 @@ export class FakeStripe {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (this.allowedHosts.length > 0 && !this.allowedHosts.includes(host)) {
+      this.send(res, 421, { error: { type: 'invalid_request_error', message: 'Unknown host' } });
+      return;
+    }
     if (this.extraRoutes && (await this.extraRoutes(req, res, url))) return;
     const raw = await readBody(req);
     const params = {
@@ -255,6 +272,9 @@ export class FakeStripe {
       params,
       query: url.search.slice(1),
     });
+    if (this.requests.length > this.maxRecordedRequests) {
+      this.requests.splice(0, this.requests.length - this.maxRecordedRequests);
+    }
     const c = this.counters;
     c.requests += 1;
     increment(c.byPath, url.pathname);
@@ -399,6 +419,14 @@ export class FakeStripe {
       this.send(res, 400, {
         error: 'invalid_request',
         error_description: 'Unknown client_id or missing parameters',
+      });
+      return;
+    }
+    // Like Stripe: a code only ever goes to a redirect URI registered for the platform.
+    if (this.redirectUris.length > 0 && !this.redirectUris.includes(redirectUri)) {
+      this.send(res, 400, {
+        error: 'invalid_redirect_uri',
+        error_description: "The redirect_uri is not one of the platform's registered redirect URIs",
       });
       return;
     }

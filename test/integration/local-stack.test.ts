@@ -161,7 +161,7 @@ describe('npm run dev with no Stripe configured', () => {
       await expect(
         startLocalStack({ env: {}, port: 0, emulatorPort: taken, inMemory: true, dataDir }),
       ).rejects.toThrow(
-        'The Stripe emulator port is already in use: stop what uses it or set STRIPE_EMULATOR_PORT',
+        'The Stripe emulator port is already in use (another npm run dev or npm run stripe:fake?): stop what uses it or set STRIPE_EMULATOR_PORT',
       );
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
