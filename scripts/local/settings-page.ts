@@ -6,11 +6,15 @@ export interface SettingsPageOptions {
 /**
  * A stand-in for Compass's Settings → Integrations page: what the OAuth redirects land on
  * locally, and what the browser test drives. It uses only the public routes, so it also shows
- * how the real page uses them: status (polled while a backfill runs), connect, disconnect, the
- * webhook secret, re-sync, and record counts from the paged read API.
+ * how the real page uses them: status (polled every second while a backfill runs, every 5 s
+ * otherwise while connected and visible, with backoff after a failed request), connect,
+ * disconnect, the webhook secret, re-sync, and record counts from the paged read API (counted
+ * again when an import finishes, when the last event's time changes, and on Refresh counts).
  *
  * The query string is never written into the page: `connected=stripe` and the `error=` words map
- * to fixed sentences, anything else to a generic one. Elements carry stable ids and `data-testid`s.
+ * to fixed sentences, anything else to a generic one, and the outcome is then dropped from the
+ * address (a reload must not repeat it); "Stripe is connected" waits for the status to agree.
+ * Everything from the API goes in as text. Elements carry stable ids and `data-testid`s.
  */
 export function renderSettingsPage(options: SettingsPageOptions = {}): string {
   const emulator = options.emulatorUrl
@@ -70,7 +74,7 @@ export function renderSettingsPage(options: SettingsPageOptions = {}): string {
   <p><button id="resync" data-testid="resync" type="button">Re-sync from Stripe</button></p>
 </section>
 
-<section id="records" aria-labelledby="records-title" data-connected-only hidden>
+<section id="records" data-testid="records" aria-labelledby="records-title" data-connected-only hidden data-count-started="0" data-count-done="0">
   <h2 id="records-title">Synced records</h2>
   <dl>
     <dt>Customers</dt><dd id="count-customers" data-testid="count-customers">–</dd>
@@ -111,11 +115,18 @@ const BACKFILL_WORDS = {
   failed: 'Failed',
 };
 const COLLECTIONS = ['customers', 'subscriptions', 'orders'];
+// Status polling: every second while an import runs, every 5 s otherwise while connected (none
+// while the tab is hidden, none when not connected); after a failed request 2, 4, 8… up to 30 s.
+const POLL_IMPORT_MS = 1000;
+const POLL_CONNECTED_MS = 5000;
+const RETRY_MAX_MS = 30000;
 const $ = (id) => document.getElementById(id);
 const banner = $('banner');
 let current = null;
 let pollTimer = null;
-let lastBackfill = null;
+let failures = 0;
+// "Stripe is connected" from the address bar waits for the status to agree.
+let connectedOutcome = false;
 
 function show(kind, text, key) {
   banner.className = 'banner ' + kind;
@@ -125,16 +136,37 @@ function show(kind, text, key) {
   banner.hidden = false;
 }
 
+function hideBanner() {
+  banner.hidden = true;
+  banner.textContent = '';
+  banner.dataset.kind = '';
+  banner.dataset.message = '';
+}
+
+// The callback's outcome is shown once, then dropped from the address, so that a reload or a
+// bookmark does not repeat a stale "Stripe is connected" (or an old error).
 (function outcomeFromAddress() {
   const params = new URLSearchParams(location.search);
-  let key = null;
-  if (params.get('connected') === 'stripe') key = 'connected';
-  else if (params.has('error')) key = Object.hasOwn(OUTCOMES, params.get('error')) && params.get('error') !== 'connected' ? params.get('error') : 'unknown';
-  if (key) show(OUTCOMES[key][0], OUTCOMES[key][1], key);
+  if (!params.has('connected') && !params.has('error')) return;
+  if (params.get('connected') === 'stripe') {
+    connectedOutcome = true;
+  } else if (params.has('error')) {
+    const error = params.get('error');
+    const key = Object.hasOwn(OUTCOMES, error) && error !== 'connected' ? error : 'unknown';
+    show(OUTCOMES[key][0], OUTCOMES[key][1], key);
+  }
+  params.delete('connected');
+  params.delete('error');
+  const rest = params.toString();
+  history.replaceState(history.state, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
 })();
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : '–';
+}
+
+function isRunning(status) {
+  return status === 'queued' || status === 'running';
 }
 
 function setConnectedOnly(visible) {
@@ -144,6 +176,8 @@ function setConnectedOnly(visible) {
 function renderBackfill(b) {
   const state = $('backfill-state');
   state.dataset.state = b.status || 'none';
+  // Tells one run from the next (a re-sync's run from the import before it).
+  state.dataset.startedAt = b.startedAt || '';
   state.textContent = b.status ? BACKFILL_WORDS[b.status] || b.status : 'Not started';
   let counters = '–';
   if (b.result) {
@@ -158,17 +192,68 @@ function renderBackfill(b) {
   $('backfill-error').textContent = b.error || '–';
 }
 
-async function refresh() {
+/** Shows a status; counts the records again when they may have changed (or when asked to). */
+function applyStatus(s, countAnyway) {
+  const previous = current;
+  current = s;
   const state = $('connection-state');
+  state.dataset.state = s.state;
+  state.textContent = s.connected ? 'Connected' : s.state === 'disconnecting' ? 'Disconnect not finished: press Disconnect again' : 'Not connected';
+  setConnectedOnly(s.connected);
+  $('connect').hidden = s.state !== 'not_connected';
+  $('disconnect').hidden = s.state === 'not_connected';
+  if (connectedOutcome) {
+    connectedOutcome = false;
+    if (s.connected) show(OUTCOMES.connected[0], OUTCOMES.connected[1], 'connected');
+  } else if (!s.connected && banner.dataset.message === 'connected') {
+    hideBanner();
+  }
+  if (!s.connected) return;
+  $('account-id').textContent = s.stripeAccountId;
+  $('mode').textContent = s.livemode ? 'Live' : 'Test';
+  $('connected-at').textContent = when(s.connectedAt);
+  $('last-event').textContent = s.webhook.lastEventAt ? when(s.webhook.lastEventAt) : 'None yet';
+  $('tenant-endpoint').textContent = (s.webhook.tenantEndpoint && s.webhook.tenantEndpoint.url) || '';
+  $('secret-state').textContent = s.webhookSecretConfigured ? 'Saved' : 'Not set (optional)';
+  renderBackfill(s.backfill);
+  const running = isRunning(s.backfill.status);
+  $('resync').disabled = running;
+  const changed =
+    !previous ||
+    !previous.connected ||
+    // An import finished (a whole re-sync may run between two polls), or an event arrived
+    // (Compass notes its time at most once a minute: Refresh counts shows any later one).
+    (!running && (previous.backfill.status !== s.backfill.status || previous.backfill.finishedAt !== s.backfill.finishedAt)) ||
+    previous.webhook.lastEventAt !== s.webhook.lastEventAt;
+  if (changed || countAnyway) countRecords();
+}
+
+function showUnavailable(kind) {
+  // One failed poll keeps what the page shows; it says so from the second, or with nothing shown.
+  if (current && failures < 2) return;
+  const state = $('connection-state');
+  state.dataset.state = kind;
+  state.textContent = kind === 'unreachable'
+    ? 'Compass cannot be reached (is npm run dev running?). Trying again…'
+    : 'The status is not available right now. Trying again…';
+}
+
+/** One status request: the status, null when signed out, undefined when it failed. */
+async function loadStatus(countAnyway) {
   let response;
+  let s;
   try {
     response = await fetch('/api/connect/stripe/status', { cache: 'no-store' });
+    if (response.ok) s = await response.json();
   } catch {
-    state.dataset.state = 'unreachable';
-    state.textContent = 'Compass cannot be reached. Is npm run dev running?';
-    return null;
+    failures++;
+    showUnavailable(response ? 'unavailable' : 'unreachable');
+    return undefined;
   }
   if (response.status === 401) {
+    failures = 0;
+    current = null;
+    const state = $('connection-state');
     state.dataset.state = 'signed_out';
     state.textContent = 'Not signed in: open the sign-in link that npm run dev printed.';
     setConnectedOnly(false);
@@ -176,42 +261,61 @@ async function refresh() {
     $('disconnect').hidden = true;
     return null;
   }
-  if (!response.ok) {
-    state.dataset.state = 'unavailable';
-    state.textContent = 'The status is not available right now. Reload the page in a moment.';
-    return null;
+  if (!response.ok || !s || typeof s !== 'object') {
+    failures++;
+    showUnavailable('unavailable');
+    return undefined;
   }
-  const s = await response.json();
-  current = s;
-  state.dataset.state = s.state;
-  state.textContent = s.connected ? 'Connected' : s.state === 'disconnecting' ? 'Disconnect not finished: press Disconnect again' : 'Not connected';
-  setConnectedOnly(s.connected);
-  $('connect').hidden = s.state !== 'not_connected';
-  $('disconnect').hidden = s.state === 'not_connected';
-  if (s.connected) {
-    $('account-id').textContent = s.stripeAccountId;
-    $('mode').textContent = s.livemode ? 'Live' : 'Test';
-    $('connected-at').textContent = when(s.connectedAt);
-    $('last-event').textContent = s.webhook.lastEventAt ? when(s.webhook.lastEventAt) : 'None yet';
-    $('tenant-endpoint').textContent = (s.webhook.tenantEndpoint && s.webhook.tenantEndpoint.url) || '';
-    $('secret-state').textContent = s.webhookSecretConfigured ? 'Saved' : 'Not set (optional)';
-    renderBackfill(s.backfill);
-    const running = s.backfill.status === 'queued' || s.backfill.status === 'running';
-    $('resync').disabled = running;
-    // When an import finishes, the records changed: count them again.
-    if (lastBackfill && lastBackfill !== s.backfill.status && !running) countRecords();
-    lastBackfill = s.backfill.status;
-    schedulePoll(running);
-  } else {
-    lastBackfill = null;
-    schedulePoll(false);
-  }
+  failures = 0;
+  applyStatus(s, countAnyway);
   return s;
 }
 
-function schedulePoll(active) {
+let refreshing = null;
+let refreshAgain = false;
+let countOnRefresh = false;
+/**
+ * Reads the status (one request at a time; a refresh asked for meanwhile runs once more after
+ * it), then schedules the next poll. Never throws; resolves to what loadStatus returned.
+ */
+function refresh(options) {
+  if (options && options.count) countOnRefresh = true;
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
   clearTimeout(pollTimer);
-  pollTimer = active ? setTimeout(refresh, 1000) : null;
+  pollTimer = null;
+  refreshing = (async () => {
+    let s;
+    do {
+      refreshAgain = false;
+      const countAnyway = countOnRefresh;
+      countOnRefresh = false;
+      s = await loadStatus(countAnyway);
+      // A count asked for with a failed request waits for the next one.
+      if (s === undefined && countAnyway) countOnRefresh = true;
+    } while (refreshAgain);
+    schedulePoll(s);
+    return s;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+function schedulePoll(s) {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  let delay = null;
+  if (s === undefined) delay = Math.min(RETRY_MAX_MS, 1000 * 2 ** failures);
+  else if (s && s.connected) delay = isRunning(s.backfill.status) ? POLL_IMPORT_MS : POLL_CONNECTED_MS;
+  if (delay === null) return;
+  pollTimer = setTimeout(() => {
+    pollTimer = null;
+    // A hidden tab is not polled: coming back refreshes at once (see visibilitychange).
+    if (document.visibilityState !== 'hidden') refresh();
+  }, delay);
 }
 
 /** Counts by paging the public read API (limit=100, following nextCursor). */
@@ -224,7 +328,8 @@ async function countCollection(collection) {
     const response = await fetch('/api/stripe/' + collection + '?' + query, { cache: 'no-store' });
     if (!response.ok) throw new Error('HTTP ' + response.status);
     const page = await response.json();
-    total += page.data.length;
+    // A deleted customer stays in the API as a row with deleted: true; it is not a customer.
+    total += collection === 'customers' ? page.data.filter((row) => !row.deleted).length : page.data.length;
     cursor = page.nextCursor;
   } while (cursor);
   return total;
@@ -232,12 +337,18 @@ async function countCollection(collection) {
 
 let counting = null;
 let countAgain = false;
+let countRounds = 0;
 function countRecords() {
   // A count asked for while one runs may have to see newer records: run once more after it.
   if (counting) { countAgain = true; return counting; }
+  const records = $('records');
   counting = (async () => {
     do {
       countAgain = false;
+      // Rounds are numbered: data-count-done above a data-count-started read earlier means a
+      // count that began after that read has finished.
+      const round = ++countRounds;
+      records.dataset.countStarted = String(round);
       for (const collection of COLLECTIONS) {
         const cell = $('count-' + collection);
         cell.dataset.state = 'counting';
@@ -249,6 +360,7 @@ function countRecords() {
           cell.dataset.state = 'failed';
         }
       }
+      records.dataset.countDone = String(round);
     } while (countAgain);
   })().finally(() => { counting = null; });
   return counting;
@@ -259,7 +371,6 @@ $('disconnect').addEventListener('click', async () => {
   button.disabled = true;
   try {
     const response = await fetch('/api/connect/stripe', { method: 'DELETE' });
-    history.replaceState(null, '', location.pathname);
     if (response.ok) show('ok', 'Stripe is disconnected. Compass no longer has access to your Stripe account.', 'disconnected');
     else if (response.status === 404) show('info', 'Stripe was not connected.', 'not_connected');
     else show('err', 'Disconnecting did not finish. Nothing is lost: press Disconnect again in a moment.', 'disconnect_failed');
@@ -272,40 +383,54 @@ $('disconnect').addEventListener('click', async () => {
 });
 
 $('resync').addEventListener('click', async () => {
-  const response = await fetch('/api/connect/stripe/backfill', { method: 'POST' });
-  if (response.status === 202) show('ok', 'A fresh import from Stripe has started.', 'resync_started');
-  else if (response.status === 409) show('info', 'An import is already running; it will finish on its own.', 'resync_running');
-  else if (response.status === 404) show('err', 'Connect Stripe first.', 'resync_not_connected');
-  else show('err', 'The import could not be started. Please try again in a minute.', 'resync_failed');
+  const button = $('resync');
+  button.disabled = true;
+  try {
+    const response = await fetch('/api/connect/stripe/backfill', { method: 'POST' });
+    if (response.status === 202) show('ok', 'A fresh import from Stripe has started.', 'resync_started');
+    else if (response.status === 409) show('info', 'An import is already running; it will finish on its own.', 'resync_running');
+    else if (response.status === 404) show('err', 'Connect Stripe first.', 'resync_not_connected');
+    else show('err', 'The import could not be started. Please try again in a minute.', 'resync_failed');
+  } catch {
+    show('err', 'Compass cannot be reached, so no import was started. Press Re-sync again in a moment.', 'resync_unreachable');
+  } finally {
+    button.disabled = false;
+  }
+  // The status decides whether Re-sync stays enabled (not while an import runs).
   await refresh();
 });
 
-$('recount').addEventListener('click', () => countRecords());
+$('recount').addEventListener('click', () => refresh({ count: true }));
 
 $('secret-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const input = $('secret');
-  const response = await fetch('/api/connect/stripe/webhook-secret', {
-    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: input.value }),
-  });
-  input.value = '';
-  if (response.status === 204) show('ok', 'Webhook signing secret saved.', 'secret_saved');
-  else if (response.status === 400 || response.status === 413) show('err', 'That is not a Stripe signing secret: it starts with whsec_ (copy it from the endpoint in your Stripe dashboard).', 'secret_invalid');
-  else if (response.status === 404) show('err', 'Connect Stripe first.', 'secret_not_connected');
-  else show('err', 'The secret could not be saved. Please try again in a minute.', 'secret_failed');
+  const button = $('save-secret');
+  button.disabled = true;
+  try {
+    const response = await fetch('/api/connect/stripe/webhook-secret', {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: input.value }),
+    });
+    input.value = '';
+    if (response.status === 204) show('ok', 'Webhook signing secret saved.', 'secret_saved');
+    else if (response.status === 400 || response.status === 413) show('err', 'That is not a Stripe signing secret: it starts with whsec_ (copy it from the endpoint in your Stripe dashboard).', 'secret_invalid');
+    else if (response.status === 404) show('err', 'Connect Stripe first.', 'secret_not_connected');
+    else show('err', 'The secret could not be saved. Please try again in a minute.', 'secret_failed');
+  } catch {
+    // The secret stays in the field, so Save can simply be pressed again.
+    show('err', 'Compass cannot be reached, so the secret was not saved. Press Save again in a moment.', 'secret_unreachable');
+  } finally {
+    button.disabled = false;
+  }
   await refresh();
 });
 
 // Back from the emulator's tab (or any other): show what changed meanwhile.
-document.addEventListener('visibilitychange', async () => {
-  if (document.visibilityState !== 'visible') return;
-  const s = await refresh();
-  if (s && s.connected) countRecords();
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') refresh({ count: true });
 });
 
-refresh().then((s) => {
-  if (s && s.connected) countRecords();
-});
+refresh();
 </script>
 </body>
 </html>`;

@@ -55,6 +55,15 @@ async function waitForText(page: Page, id: string, text: string, timeout = 15_00
   await expect.poll(() => testId(page, id).textContent(), { timeout, interval: 100 }).toBe(text);
 }
 
+/**
+ * The settings page the OAuth callback redirects to, with its outcome query. (The page drops the
+ * query from the address once it has read it, so the address bar cannot be waited for.)
+ */
+async function waitForLanding(page: Page, query: string): Promise<void> {
+  const landing = `${stack.url}/settings/integrations${query}`;
+  await page.waitForRequest((request) => request.url() === landing && request.isNavigationRequest());
+}
+
 async function signIn(page: Page): Promise<void> {
   await page.goto(stack.signInUrl());
   expect(page.url()).toBe(`${stack.url}/settings/integrations`);
@@ -74,11 +83,14 @@ describe('the settings page in a browser', () => {
     // Connect → the emulator's consent page → Authorize → back on the settings page.
     await testId(page, 'connect').click();
     await page.waitForURL((url) => url.href.startsWith(`${emulator.url}/oauth/authorize?`));
+    const landing = waitForLanding(page, '?connected=stripe');
     await page.locator('#authorize').click();
-    await page.waitForURL(`${stack.url}/settings/integrations?connected=stripe`);
+    await landing;
+    // "Stripe is connected" once the status agrees; the outcome then leaves the address bar.
     const banner = testId(page, 'banner');
-    expect(await banner.getAttribute('data-message')).toBe('connected');
+    await banner.and(page.locator('[data-message="connected"]')).waitFor();
     expect(await banner.textContent()).toContain('Stripe is connected');
+    await expect.poll(() => page.url()).toBe(`${stack.url}/settings/integrations`);
     await testId(page, 'connection-state').and(page.locator('[data-state="connected"]')).waitFor();
     expect(await testId(page, 'account-id').textContent()).toBe(emulator.stripe.consentAccount);
 
@@ -117,11 +129,16 @@ describe('the settings page in a browser', () => {
     await waitForText(page, 'count-subscriptions', String(expected.subscriptionsCreated));
 
     // Re-sync: a new import runs and finds the same history (plus the live event's customer).
+    // The first import's "succeeded" must not count: wait for a run that started later.
+    const firstRun = await testId(page, 'backfill-state').getAttribute('data-started-at');
+    expect(firstRun).toMatch(/^\d{4}-\d\d-\d\dT/);
     await testId(page, 'resync').click();
     await waitForText(page, 'banner', 'A fresh import from Stripe has started.');
     await testId(page, 'backfill-state')
-      .and(page.locator('[data-state="succeeded"]'))
+      .and(page.locator(`[data-state="succeeded"]:not([data-started-at="${firstRun}"])`))
       .waitFor({ timeout: 60_000 });
+    const secondRun = await testId(page, 'backfill-state').getAttribute('data-started-at');
+    expect(Date.parse(secondRun ?? '')).toBeGreaterThan(Date.parse(firstRun ?? ''));
     await waitForText(page, 'count-customers', String(expected.customersUpserted + 1));
     expect(await testId(page, 'last-event').textContent()).not.toBe('None yet');
 
@@ -141,10 +158,12 @@ describe('the settings page in a browser', () => {
     const { page } = await newPage('cancel-flow');
     await signIn(page);
     await testId(page, 'connect').click();
+    const landing = waitForLanding(page, '?error=stripe_denied');
     await page.locator('#cancel').click();
-    await page.waitForURL(`${stack.url}/settings/integrations?error=stripe_denied`);
+    await landing;
     const banner = testId(page, 'banner');
     await banner.waitFor();
+    await expect.poll(() => page.url()).toBe(`${stack.url}/settings/integrations`);
     expect(await banner.getAttribute('data-message')).toBe('stripe_denied');
     expect(await banner.textContent()).toBe(
       'The connection was cancelled in Stripe, so nothing was connected. Press Connect Stripe to try again.',
