@@ -4,32 +4,24 @@
  * does not stop later ones, and a hanging Stripe read does not carry a slice past its deadline.
  * (Found by a hostile review; each test failed before its fix.)
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import {
   DEFAULT_RATE_LIMIT,
   RateLimitedBackfillSource,
 } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
-import type { StripeIntegration } from '#shared/domain/integration.ts';
 import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
 import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
 import { createBackfillWorker } from '../../functions/backfill-worker.ts';
 import { BACKFILL_MAX_RECEIVES } from '../../functions/routes.ts';
-import { seedClinic } from '../fake-stripe/seed-clinic.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
-import {
-  CONNECT_WEBHOOK_SECRET,
-  createTestApp,
-  lambdaContext,
-  type TestApp,
-  tenantA,
-} from '../support/harness.ts';
+import { createTestApp, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
+import { interceptedDocumentClient } from '../support/intercepted-dynamodb.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
-import { readAll, sign } from '../support/webhook-helpers.ts';
+import { deliverConnectEvent, readAll } from '../support/webhook-helpers.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -46,26 +38,9 @@ afterEach(() => app.close());
 
 const workerContext = { ...lambdaContext, getRemainingTimeInMillis: () => 900_000 };
 
-async function deliver(event: object) {
-  const body = JSON.stringify(event);
-  return app.deps.webhooks.receiveConnectEvent({
-    rawBody: Buffer.from(body),
-    signature: sign(body, CONNECT_WEBHOOK_SECRET),
-    invocation: undefined,
-  });
-}
-
-/** A document client whose `send` can be intercepted per command. */
-function intercepted(hook: (command: unknown, send: (c: unknown) => Promise<unknown>) => Promise<unknown>) {
-  const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
-  const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return (command: unknown) => hook(command, send);
-    },
-  }) as DynamoDBDocumentClient;
-}
+const deliver = (event: object) => deliverConnectEvent(app, event);
+const intercepted = (hook: Parameters<typeof interceptedDocumentClient>[1]) =>
+  interceptedDocumentClient(app.dynamoEndpoint, hook);
 
 function putItems(command: unknown): Obj[] {
   if (!(command instanceof BatchWriteCommand)) return [];
@@ -145,60 +120,29 @@ describe('a run given up on its last receive', () => {
   });
 });
 
-/** Like `connectedClinic`, but lets the test edit the seed before the fake Stripe serves it. */
-async function connectedEditedClinic(
-  tenantId: string,
-  accountId: string,
-  edit: (objects: ReturnType<typeof seedClinic>['objects']) => void,
-) {
-  const now = Math.floor(app.clock.now().getTime() / 1000);
-  const clinic = seedClinic({
-    accountId,
-    now,
-    days: 60,
-    seed: 3,
-    customers: 20,
-    subscriptions: 20,
-    invoices: 40,
-    oneTimePayments: 10,
-  });
-  edit(clinic.objects);
-  app.stripe.connectAccount(accountId);
-  app.stripe.seed(accountId, clinic.objects);
-  const integration: StripeIntegration = {
-    tenantId,
-    tenantSlug: tenantId.replace(/_/g, '-'),
-    stripeAccountId: accountId,
-    livemode: false,
-    scope: 'read_write',
-    connectedAt: app.clock.now().toISOString(),
-    status: 'connected',
-    webhookSecretConfigured: false,
-  };
-  await app.deps.integrations.claimAccount(accountId, tenantId, app.clock.now());
-  await app.deps.integrations.save(integration);
-  return clinic;
-}
-
 describe('a refund of an invoice payment beside its link, two pages of one lane in flight', () => {
   const REFUNDED = 1234;
 
   async function scenario(forceInterleaving: boolean) {
     let invoiceId = '';
     let intentId = '';
-    await connectedEditedClinic('tenant_a', 'acct_1FailureRefund', (objects) => {
-      const paid = (objects.invoices as Obj[]).filter((i) => i.status === 'paid');
-      const invoice = paid[0];
-      if (!invoice) throw new Error('no paid invoice');
-      invoiceId = invoice.id as string;
-      const payment = (objects.invoicePayments as Obj[]).find((p) => p.invoice === invoiceId);
-      if (!payment) throw new Error('no invoice payment');
-      intentId = (payment.payment as { payment_intent: string }).payment_intent;
-      const charge = (objects.charges as Obj[]).find((c) => c.payment_intent === intentId);
-      if (!charge) throw new Error('no charge');
-      charge.amount_refunded = REFUNDED;
-      expect((objects.invoicePayments as Obj[]).length).toBeLessThan(100);
-      expect((objects.paymentIntents as Obj[]).length).toBeLessThan(100);
+    const small = { customers: 20, subscriptions: 20, invoices: 40, oneTimePayments: 10 };
+    await connectedClinic(app, 'tenant_a', 'acct_1FailureRefund', small, {
+      days: 60,
+      edit: (objects) => {
+        const paid = (objects.invoices as Obj[]).filter((i) => i.status === 'paid');
+        const invoice = paid[0];
+        if (!invoice) throw new Error('no paid invoice');
+        invoiceId = invoice.id as string;
+        const payment = (objects.invoicePayments as Obj[]).find((p) => p.invoice === invoiceId);
+        if (!payment) throw new Error('no invoice payment');
+        intentId = (payment.payment as { payment_intent: string }).payment_intent;
+        const charge = (objects.charges as Obj[]).find((c) => c.payment_intent === intentId);
+        if (!charge) throw new Error('no charge');
+        charge.amount_refunded = REFUNDED;
+        expect((objects.invoicePayments as Obj[]).length).toBeLessThan(100);
+        expect((objects.paymentIntents as Obj[]).length).toBeLessThan(100);
+      },
     });
     const runId = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
     const race = { linkHeld: false, lookupBeforeLink: false };

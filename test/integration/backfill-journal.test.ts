@@ -1,9 +1,4 @@
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DynamoDbChangeJournal,
@@ -16,8 +11,9 @@ import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts'
 import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
-import { CONNECT_WEBHOOK_SECRET, createTestApp, type TestApp, tenantA } from '../support/harness.ts';
-import { readAll, sign } from '../support/webhook-helpers.ts';
+import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
+import { interceptedDocumentClient } from '../support/intercepted-dynamodb.ts';
+import { deliverConnectEvent, readAll } from '../support/webhook-helpers.ts';
 
 const SIZE = { customers: 30, subscriptions: 40, invoices: 120, oneTimePayments: 20 };
 const ACCOUNT = 'acct_1JournalClinic';
@@ -35,15 +31,7 @@ afterEach(() => app.close());
 
 type Subscription = { id: string; customer: string; status: string } & Record<string, unknown>;
 
-/** A Connect-endpoint delivery, through the real receiver (signature, ledger, journal, records). */
-async function deliver(event: object) {
-  const body = JSON.stringify(event);
-  return app.deps.webhooks.receiveConnectEvent({
-    rawBody: Buffer.from(body),
-    signature: sign(body, CONNECT_WEBHOOK_SECRET),
-    invocation: undefined,
-  });
-}
+const deliver = (event: object) => deliverConnectEvent(app, event);
 
 /**
  * A record store whose first batch holding `subscriptionId` lets a webhook event land first, in
@@ -55,32 +43,25 @@ function storeWithRace(
   collection = 'subscriptions',
   snapshotStatus = 'active',
 ) {
-  const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
   const race = { delivered: false, overwritten: false };
-  const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
-  const racing = new Proxy(db, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: unknown) => {
-        const writes =
-          command instanceof BatchWriteCommand ? (command.input.RequestItems?.[app.tableName] ?? []) : [];
-        const hit = writes.some((w) => w.PutRequest?.Item?.sk === subscriptionId);
-        if (!hit || race.delivered) return send(command);
-        race.delivered = true;
-        expect(await deliver(event())).toEqual({ outcome: 'processed' });
-        const result = await send(command);
-        const { Item } = (await send(
-          new GetCommand({
-            TableName: app.tableName,
-            Key: { pk: `REC#tenant_a#${collection}`, sk: subscriptionId },
-            ConsistentRead: true,
-          }),
-        )) as { Item?: Record<string, unknown> };
-        race.overwritten = Item?.status === snapshotStatus;
-        return result;
-      };
-    },
-  }) as DynamoDBDocumentClient;
+  const racing = interceptedDocumentClient(app.dynamoEndpoint, async (command, send) => {
+    const writes =
+      command instanceof BatchWriteCommand ? (command.input.RequestItems?.[app.tableName] ?? []) : [];
+    const hit = writes.some((w) => w.PutRequest?.Item?.sk === subscriptionId);
+    if (!hit || race.delivered) return send(command);
+    race.delivered = true;
+    expect(await deliver(event())).toEqual({ outcome: 'processed' });
+    const result = await send(command);
+    const { Item } = (await send(
+      new GetCommand({
+        TableName: app.tableName,
+        Key: { pk: `REC#tenant_a#${collection}`, sk: subscriptionId },
+        ConsistentRead: true,
+      }),
+    )) as { Item?: Record<string, unknown> };
+    race.overwritten = Item?.status === snapshotStatus;
+    return result;
+  });
   return { records: new DynamoDbRecordStore(racing, app.tableName), race };
 }
 

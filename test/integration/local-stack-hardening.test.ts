@@ -38,6 +38,11 @@ async function start(options: Parameters<typeof startLocalStack>[0]): Promise<Lo
   return stack;
 }
 
+/** A stack on free ports with an in-memory dynalite and the emulator. */
+async function startInMemory(): Promise<LocalStack> {
+  return start({ env: {}, port: 0, emulatorPort: 0, inMemory: true, dataDir: await tempDir() });
+}
+
 const exists = (path: string) =>
   access(path).then(
     () => true,
@@ -120,13 +125,7 @@ describe('local stack hardening', () => {
   });
 
   it("the emulator's consent screen, like Stripe's, refuses a redirect_uri that is not the platform's", async () => {
-    const stack = await start({
-      env: {},
-      port: 0,
-      emulatorPort: 0,
-      inMemory: true,
-      dataDir: await tempDir(),
-    });
+    const stack = await startInMemory();
     const emulator = stack.stripeEmulator;
     if (!emulator) throw new Error('no emulator');
     const query = new URLSearchParams({
@@ -142,13 +141,7 @@ describe('local stack hardening', () => {
   });
 
   it('the emulator does not keep every request (with its Authorization header) in memory for the life of npm run dev', async () => {
-    const stack = await start({
-      env: {},
-      port: 0,
-      emulatorPort: 0,
-      inMemory: true,
-      dataDir: await tempDir(),
-    });
+    const stack = await startInMemory();
     const emulator = stack.stripeEmulator;
     if (!emulator) throw new Error('no emulator');
     const browser = new CookieBrowser();
@@ -163,13 +156,7 @@ describe('local stack hardening', () => {
   }, 60_000);
 
   it('answers only its own host names (a DNS-rebinding page cannot sign in and read the records)', async () => {
-    const stack = await start({
-      env: {},
-      port: 0,
-      emulatorPort: 0,
-      inMemory: true,
-      dataDir: await tempDir(),
-    });
+    const stack = await startInMemory();
     const { request } = await import('node:http');
     const port = new URL(stack.url).port;
     // What a page on http://rebind.attacker.example:PORT reaches once its name resolves to 127.0.0.1.

@@ -23,9 +23,12 @@ export async function connectedClinic(
   tenantId: string,
   accountId: string,
   size: { customers: number; subscriptions: number; invoices: number; oneTimePayments: number },
+  /** `days` of history (180) and a last edit of the seeded objects before Stripe serves them. */
+  options: { days?: number; edit?: (objects: SeededClinic['objects']) => void } = {},
 ): Promise<SeededClinic> {
   const now = Math.floor(app.clock.now().getTime() / 1000);
-  const clinic = seedClinic({ accountId, now, days: 180, seed: 3, ...size });
+  const clinic = seedClinic({ accountId, now, days: options.days ?? 180, seed: 3, ...size });
+  options.edit?.(clinic.objects);
   app.stripe.connectAccount(accountId);
   app.stripe.seed(accountId, clinic.objects);
   const integration: StripeIntegration = {

@@ -1,6 +1,7 @@
 import type { Handlers } from './handlers.ts';
 import { bearer, beginConnect, callbackQuery } from './handlers.ts';
-import type { TestApp } from './harness.ts';
+import { CONNECT_WEBHOOK_SECRET, type TestApp } from './harness.ts';
+import { sign as signPayload } from './stripe-signature.ts';
 
 export { sign } from './stripe-signature.ts';
 
@@ -36,4 +37,14 @@ export async function readAll(handlers: Handlers, token: string, collection: str
     cursor = page.nextCursor;
   } while (cursor);
   return all;
+}
+
+/** A Connect-endpoint delivery through the real receiver (signature, ledger, journal, records). */
+export function deliverConnectEvent(app: TestApp, event: object) {
+  const body = JSON.stringify(event);
+  return app.deps.webhooks.receiveConnectEvent({
+    rawBody: Buffer.from(body),
+    signature: signPayload(body, CONNECT_WEBHOOK_SECRET),
+    invocation: undefined,
+  });
 }
