@@ -27,3 +27,10 @@ export function parseBackfillJob(value: unknown): BackfillJob {
   }
   return { tenantId: job.tenantId, days, ...(typeof job.runId === 'string' ? { runId: job.runId } : {}) };
 }
+
+/** The earlier of two ISO-8601 instants, either possibly missing. */
+export function earliest(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return Date.parse(a) <= Date.parse(b) ? a : b;
+}

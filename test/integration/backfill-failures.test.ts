@@ -16,6 +16,7 @@ import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts'
 import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
 import { createBackfillWorker } from '../../functions/backfill-worker.ts';
 import { BACKFILL_MAX_RECEIVES } from '../../functions/routes.ts';
+import { stripeEvent } from '../fixtures/stripe-objects.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
@@ -62,18 +63,11 @@ describe('a run given up on its last receive', () => {
     if (!target) throw new Error('no active subscription in the seed');
     const runId = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
     const nowSec = Math.floor(app.clock.now().getTime() / 1000);
-    const event = {
-      id: 'evt_1FailureDlqRace',
-      object: 'event',
-      account,
-      api_version: '2026-10-28.endive',
-      created: nowSec + 5,
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type: 'customer.subscription.updated',
-      data: { object: { ...target, status: 'past_due' } },
-    };
+    const event = stripeEvent(
+      'customer.subscription.updated',
+      { ...target, status: 'past_due' },
+      { id: 'evt_1FailureDlqRace', account, created: nowSec + 5 },
+    );
     const race = { delivered: false, overwritten: false, failing: false };
     const db = intercepted(async (command, send) => {
       const items = putItems(command);

@@ -9,6 +9,7 @@ import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dyna
 import type { ChangeJournal, JournalEntry } from '#shared/ports/change-journal.ts';
 import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
 import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
+import { stripeEvent } from '../fixtures/stripe-objects.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
@@ -72,18 +73,12 @@ async function raceScenario(journalFor: (real: ChangeJournal) => ChangeJournal) 
   const runId = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
   const nowSec = Math.floor(app.clock.now().getTime() / 1000);
   // Five seconds newer than the backfill's snapshot: this event must win.
-  const event = () => ({
-    id: 'evt_1RaceDuringBatch',
-    object: 'event',
-    account: ACCOUNT,
-    api_version: '2026-10-28.endive',
-    created: nowSec + 5,
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type: 'customer.subscription.updated',
-    data: { object: { ...target, status: 'past_due' } },
-  });
+  const event = () =>
+    stripeEvent(
+      'customer.subscription.updated',
+      { ...target, status: 'past_due' },
+      { id: 'evt_1RaceDuringBatch', account: ACCOUNT, created: nowSec + 5 },
+    );
   const { records, race } = storeWithRace(target.id, event);
   const deps = { ...backfillDeps(app), records, journal: journalFor(app.deps.journal) };
   const outcome = await runBackfill(deps, {
@@ -117,18 +112,12 @@ describe('backfill batches and webhook events', () => {
     );
     if (!target) throw new Error('the seed has no paid invoice of the window');
     const dead = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
-    const event = () => ({
-      id: 'evt_1RaceThenDeath',
-      object: 'event',
-      account: ACCOUNT,
-      api_version: '2026-10-28.endive',
-      created: nowSec + 5,
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type: 'invoice.voided',
-      data: { object: { ...target, status: 'void' } },
-    });
+    const event = () =>
+      stripeEvent(
+        'invoice.voided',
+        { ...target, status: 'void' },
+        { id: 'evt_1RaceThenDeath', account: ACCOUNT, created: nowSec + 5 },
+      );
     const { records, race } = storeWithRace(target.id, event, 'orders', 'paid');
     // The worker dies right after the batch that overwrote the event: no replay, no give-up.
     const dying = {
@@ -183,18 +172,11 @@ describe('backfill batches and webhook events', () => {
       created: Math.floor(app.clock.now().getTime() / 1000),
       deleted: false,
     };
-    const event = {
+    const event = stripeEvent('customer.created', customer, {
       id: 'evt_1JournalFails',
-      object: 'event',
       account: ACCOUNT,
-      api_version: '2026-10-28.endive',
       created: customer.created,
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type: 'customer.created',
-      data: { object: customer },
-    };
+    });
     await expect(deliver(event)).rejects.toThrow('throttled');
     expect((await readAll(handlers, token, 'customers')).map((c) => c.id)).not.toContain(customer.id);
     // Stripe's retry goes through once the journal is back: the failed attempt left no lease.
@@ -260,29 +242,21 @@ describe('the journal holds only the mapped changes (no PHI)', () => {
       oneTimePayments: 1,
     });
     const created = Math.floor(app.clock.now().getTime() / 1000);
-    const event = {
-      id: 'evt_1JournalPhi',
-      object: 'event',
-      account: 'acct_1JournalPhi',
-      api_version: '2026-10-28.endive',
+    const patient = {
+      id: 'cus_1JournalPhi',
+      object: 'customer',
       created,
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type: 'customer.created',
-      data: {
-        object: {
-          id: 'cus_1JournalPhi',
-          object: 'customer',
-          created,
-          name: 'Jane Phipatient',
-          email: 'jane.phipatient@example.com',
-          phone: '+15555550123',
-          address: { line1: '1 Phi Street', city: 'Phiville' },
-          metadata: { diagnosis: 'phi-diagnosis' },
-        },
-      },
+      name: 'Jane Phipatient',
+      email: 'jane.phipatient@example.com',
+      phone: '+15555550123',
+      address: { line1: '1 Phi Street', city: 'Phiville' },
+      metadata: { diagnosis: 'phi-diagnosis' },
     };
+    const event = stripeEvent('customer.created', patient, {
+      id: 'evt_1JournalPhi',
+      account: 'acct_1JournalPhi',
+      created,
+    });
     expect(await deliver(event)).toEqual({ outcome: 'processed' });
     const db = createDocumentClient({ endpoint: app.dynamoEndpoint });
     const { Items } = await db.send(

@@ -1,10 +1,10 @@
+import { earliest } from '../../domain/backfill-job.ts';
 import type { BackfillStatusStore } from '../../ports/backfill-status-store.ts';
 import type { ChangeJournal } from '../../ports/change-journal.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Log } from '../../ports/log.ts';
 import type { RecordStore } from '../../ports/record-store.ts';
 import { replayJournal } from './replay-journal.ts';
-import { earliest } from './request-backfill.ts';
 
 export interface AbandonBackfillDeps {
   readonly backfillStatus: BackfillStatusStore;

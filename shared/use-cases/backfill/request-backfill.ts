@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { earliest } from '../../domain/backfill-job.ts';
 import { BackfillInProgressError } from '../../errors/backfill-in-progress-error.ts';
 import type { BackfillStatusStore } from '../../ports/backfill-status-store.ts';
 import type { Clock } from '../../ports/clock.ts';
@@ -56,11 +57,4 @@ export async function requestBackfill(
     throw error;
   }
   return runId;
-}
-
-/** The earlier of two ISO-8601 instants, either possibly missing. */
-export function earliest(a: string | null | undefined, b: string | null | undefined): string | undefined {
-  if (!a) return b ?? undefined;
-  if (!b) return a;
-  return Date.parse(a) <= Date.parse(b) ? a : b;
 }

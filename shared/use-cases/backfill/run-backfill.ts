@@ -1,3 +1,4 @@
+import { earliest } from '../../domain/backfill-job.ts';
 import { StripeReadError } from '../../errors/stripe-read-error.ts';
 import type {
   BackfillProgress,
@@ -18,7 +19,6 @@ import {
 import { ReadAhead } from '../../support/read-ahead.ts';
 import { backfillChanges } from './backfill-changes.ts';
 import { replayJournal } from './replay-journal.ts';
-import { earliest } from './request-backfill.ts';
 
 export interface RunBackfillDeps {
   readonly backfillStatus: BackfillStatusStore;
@@ -144,6 +144,8 @@ export async function runBackfill(
   // At most one checkpoint a second, one at a time and in order (a late one never overwrites a
   // newer one): a crash redoes at most a second of pages, whose writes are idempotent, and a
   // large run does not spend a status write per page. `flush` writes the latest at the end.
+  // Set when the run must end early: the other lane stopped, or the run is no longer ours.
+  let stopping = false;
   let checkpoints: Promise<void> = Promise.resolve();
   let latest: BackfillProgress | undefined;
   let checkpointedAt = Number.NEGATIVE_INFINITY;
@@ -171,7 +173,6 @@ export async function runBackfill(
       deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) });
     });
   };
-  let stopping = false;
 
   const runLane = async (lane: number): Promise<LaneEnd> => {
     const phases = BACKFILL_LANES[lane] as readonly BackfillPhase[];
