@@ -8,7 +8,8 @@ import { authenticate } from './commons/session.ts';
 type Deps = Pick<
   AppDependencies,
   | 'integrations'
-  | 'credentials'
+  | 'tokens'
+  | 'webhookSecrets'
   | 'backfillStatus'
   | 'oauth'
   | 'revocationQueue'

@@ -6,7 +6,7 @@ import { HttpError } from './commons/http-errors.ts';
 import { httpHandler, lazyHandler } from './commons/http-handler.ts';
 import { authenticate } from './commons/session.ts';
 
-type Deps = Pick<AppDependencies, 'integrations' | 'credentials' | 'sessions' | 'log'>;
+type Deps = Pick<AppDependencies, 'integrations' | 'webhookSecrets' | 'sessions' | 'log'>;
 
 /** A signing secret is under 300 bytes; anything far larger is a mistake or an attack. */
 export const MAX_WEBHOOK_SECRET_BODY_BYTES = 4096;

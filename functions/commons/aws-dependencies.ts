@@ -1,4 +1,5 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbBackfillStatusStore } from '#shared/adapters/dynamodb/backfill-status-store-dynamodb.ts';
@@ -9,14 +10,18 @@ import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integra
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
-import { SecretsManagerCredentialStore } from '#shared/adapters/secrets/secrets-manager-credential-store.ts';
+import {
+  SecretsManagerTokenStore,
+  SecretsManagerWebhookSecretStore,
+} from '#shared/adapters/secrets/secrets-manager-credential-stores.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
 import { LazyStripeOAuth } from '#shared/adapters/stripe/lazy-stripe-oauth.ts';
 import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import { type Env, loadConfig, type SecretSource } from '#shared/config/config.ts';
-import { systemClock } from '#shared/ports/clock.ts';
+import { type Clock, systemClock } from '#shared/ports/clock.ts';
+import type { Log } from '#shared/ports/log.ts';
 import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 import type { AppDependencies } from './dependencies.ts';
 import { memo } from './dependencies.ts';
@@ -25,28 +30,57 @@ import { logger } from './logger.ts';
 /** The platform key changes only on rotation; re-reading it every 5 minutes picks that up. */
 const PLATFORM_KEY_MAX_AGE_SECONDS = 300;
 
-async function resolveSecret(source: SecretSource, variable: string): Promise<string> {
+async function resolveSecret(
+  secrets: SecretsProvider,
+  source: SecretSource,
+  variable: string,
+): Promise<string> {
   if (source.kind === 'value') return source.value;
-  const value = await getSecret(source.secretId, { maxAge: PLATFORM_KEY_MAX_AGE_SECONDS });
+  const value = await secrets.get(source.secretId, { maxAge: PLATFORM_KEY_MAX_AGE_SECONDS });
   if (typeof value !== 'string' || value.length === 0) {
     throw new Error(`Secret named by ${variable} holds no string value`);
   }
   return value.trim();
 }
 
+/**
+ * What the composition takes from outside instead of building it: the tests pass SDK clients
+ * that enforce the function's IAM role (derived from the synthesized template), their clock and
+ * their log. A deployed function passes nothing.
+ */
+export interface AwsDependencyOverrides {
+  readonly dynamoDb?: DynamoDBClient;
+  readonly secretsManager?: SecretsManagerClient;
+  readonly sqs?: SQSClient;
+  readonly clock?: Clock;
+  readonly log?: Log;
+}
+
 /** Adapters for the deployed functions: DynamoDB, Secrets Manager, SQS and Stripe. */
-export function createAwsDependencies(env: Env = process.env): AppDependencies {
+export function createAwsDependencies(
+  env: Env = process.env,
+  overrides: AwsDependencyOverrides = {},
+): AppDependencies {
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? logger;
   const storage = memo(() => loadConfig(env, ['storage']).storage);
-  const dynamo = memo(() => createDynamoDbClient({ endpoint: storage().dynamoDbEndpoint }));
+  const dynamo = memo(
+    () => overrides.dynamoDb ?? createDynamoDbClient({ endpoint: storage().dynamoDbEndpoint }),
+  );
   const db = memo(() => createDocumentClient({}, dynamo()));
-  const sqs = memo(() => new SQSClient({}));
+  const sqs = memo(() => overrides.sqs ?? new SQSClient({}));
+  const secretsManager = memo(() => overrides.secretsManager ?? new SecretsManagerClient({}));
+  const secretValues = memo(() => new SecretsProvider({ awsSdkV3Client: secretsManager() }));
   const stripe = memo(() => loadConfig(env, ['stripe']).stripe);
 
   const states = memo(() => new DynamoDbOAuthStateStore(db(), storage().tableName));
   const integrations = memo(() => new DynamoDbIntegrationRepository(db(), storage().tableName));
   const backfillStatus = memo(() => new DynamoDbBackfillStatusStore(db(), storage().tableName));
-  const credentials = memo(
-    () => new SecretsManagerCredentialStore(new SecretsManagerClient({}), storage().credentialsSecretPrefix),
+  const tokens = memo(
+    () => new SecretsManagerTokenStore(secretsManager(), storage().credentialsSecretPrefix),
+  );
+  const webhookSecrets = memo(
+    () => new SecretsManagerWebhookSecretStore(secretsManager(), storage().credentialsSecretPrefix),
   );
   const revocationQueue = memo(
     () =>
@@ -57,7 +91,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   );
   const platformKey = memo(() => {
     const { secretKey } = loadConfig(env, ['stripeKey']).stripeKey;
-    return () => resolveSecret(secretKey, 'STRIPE_SECRET_KEY_SECRET_ID');
+    return () => resolveSecret(secretValues(), secretKey, 'STRIPE_SECRET_KEY_SECRET_ID');
   });
   const oauth = memo(() => new LazyStripeOAuth(platformKey(), stripe()));
   const backfillSource = memo(
@@ -70,17 +104,21 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
   });
 
   const records = memo(() => new DynamoDbRecordStore(db(), storage().tableName));
-  const journal = memo(() => new DynamoDbChangeJournal(db(), storage().tableName, systemClock));
+  const journal = memo(() => new DynamoDbChangeJournal(db(), storage().tableName, clock));
   const connectWebhookSecret = memo(() => {
     const { secret } = loadConfig(env, ['connectWebhook']).connectWebhook;
     return async () =>
-      secret ? resolveSecret(secret, 'STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID') : undefined;
+      secret ? resolveSecret(secretValues(), secret, 'STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID') : undefined;
   });
   const webhooks = memo(
     () =>
       new StripeWebhookReceiver({
         integrations: integrations(),
-        credentials: credentials(),
+        webhookSecrets: webhookSecrets(),
+        // Only a deauthorization reaches this, and it only deletes the token.
+        get tokens() {
+          return tokens();
+        },
         backfillStatus: backfillStatus(),
         // Only a deauthorized event reaches these, and it never calls Stripe nor queues anything.
         get revocationQueue() {
@@ -95,8 +133,8 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
         verifier: new StripeSignatureVerifier(),
         connectWebhookSecret: connectWebhookSecret(),
         platformClientId: stripe().clientId,
-        clock: systemClock,
-        log: logger,
+        clock,
+        log,
       }),
   );
 
@@ -119,8 +157,11 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
     get integrations() {
       return integrations();
     },
-    get credentials() {
-      return credentials();
+    get tokens() {
+      return tokens();
+    },
+    get webhookSecrets() {
+      return webhookSecrets();
     },
     get backfillStatus() {
       return backfillStatus();
@@ -140,7 +181,7 @@ export function createAwsDependencies(env: Env = process.env): AppDependencies {
     get oauthSettings() {
       return oauthSettings();
     },
-    clock: systemClock,
-    log: logger,
+    clock,
+    log,
   };
 }

@@ -2,7 +2,6 @@ import type { SessionVerifier } from '#shared/adapters/session/session-verifier.
 import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
 import type { ChangeJournal } from '#shared/ports/change-journal.ts';
 import type { Clock } from '#shared/ports/clock.ts';
-import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import type { IntegrationRepository } from '#shared/ports/integration-repository.ts';
 import type { BackfillQueue, RevocationQueue } from '#shared/ports/job-queues.ts';
 import type { Log } from '#shared/ports/log.ts';
@@ -10,6 +9,8 @@ import type { OAuthStateStore } from '#shared/ports/oauth-state-store.ts';
 import type { RecordStore } from '#shared/ports/record-store.ts';
 import type { StripeBackfillSource } from '#shared/ports/stripe-backfill-source.ts';
 import type { StripeOAuth } from '#shared/ports/stripe-oauth.ts';
+import type { TokenStore } from '#shared/ports/token-store.ts';
+import type { WebhookSecretStore } from '#shared/ports/webhook-secret-store.ts';
 import type { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 
 /** Non-secret settings the OAuth handlers need. */
@@ -31,7 +32,10 @@ export interface OAuthSettings {
 export interface AppDependencies {
   readonly states: OAuthStateStore;
   readonly integrations: IntegrationRepository;
-  readonly credentials: CredentialStore;
+  /** The OAuth tokens: no function that answers unauthenticated requests reads them. */
+  readonly tokens: TokenStore;
+  /** The tenants' own webhook endpoints' signing secrets, each a secret of its own. */
+  readonly webhookSecrets: WebhookSecretStore;
   readonly backfillStatus: BackfillStatusStore;
   readonly revocationQueue: RevocationQueue;
   readonly backfillQueue: BackfillQueue;

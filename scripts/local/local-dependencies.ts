@@ -6,7 +6,7 @@ import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-po
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
-import { FileCredentialStore } from '#shared/adapters/local/file-credential-store.ts';
+import { FileTokenStore, FileWebhookSecretStore } from '#shared/adapters/local/file-credential-stores.ts';
 import type { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
@@ -16,8 +16,8 @@ import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
 import type { Clock } from '#shared/ports/clock.ts';
-import type { CredentialStore } from '#shared/ports/credential-store.ts';
 import type { Log } from '#shared/ports/log.ts';
+import type { WebhookSecretStore } from '#shared/ports/webhook-secret-store.ts';
 import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 
@@ -35,8 +35,8 @@ export interface LocalDependencyOptions {
   readonly log: Log;
   /** The Connect endpoint's signing secret (STRIPE_CONNECT_WEBHOOK_SECRET), if configured. */
   readonly connectWebhookSecret?: string | undefined;
-  /** Replaces the file-backed secret store (the benchmark counts reads through a wrapper). */
-  readonly credentials?: CredentialStore;
+  /** Replaces the file-backed webhook secrets (the benchmark counts reads through a wrapper). */
+  readonly webhookSecrets?: WebhookSecretStore;
   /** Sees the DynamoDB client before use (the benchmark counts requests with a middleware). */
   readonly instrumentDynamoDb?: (client: DynamoDBClient) => void;
 }
@@ -55,7 +55,8 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
   });
   const integrations = new DynamoDbIntegrationRepository(db, options.tableName);
   const backfillStatus = new DynamoDbBackfillStatusStore(db, options.tableName);
-  const credentials = options.credentials ?? new FileCredentialStore(options.secretsDir);
+  const tokens = new FileTokenStore(options.secretsDir);
+  const webhookSecrets = options.webhookSecrets ?? new FileWebhookSecretStore(options.secretsDir);
   const oauth = new StripeSdkOAuth(stripe, options.stripe.clientId);
   const records = new DynamoDbRecordStore(db, options.tableName);
   const journal = new DynamoDbChangeJournal(db, options.tableName, options.clock);
@@ -63,7 +64,8 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     states: new DynamoDbOAuthStateStore(db, options.tableName),
     integrations,
     backfillStatus,
-    credentials,
+    tokens,
+    webhookSecrets,
     revocationQueue: options.queues,
     backfillQueue: options.queues,
     oauth,
@@ -75,7 +77,8 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     ),
     webhooks: new StripeWebhookReceiver({
       integrations,
-      credentials,
+      tokens,
+      webhookSecrets,
       backfillStatus,
       revocationQueue: options.queues,
       oauth,

@@ -19,7 +19,7 @@ export interface StripeIntegration {
   readonly lastConnectEventAt?: string | null;
 }
 
-/** The OAuth token response Stripe returns, kept whole in the tenant's secret. */
+/** The OAuth token response Stripe returns. */
 export interface StripeToken {
   readonly access_token: string;
   readonly refresh_token?: string;
@@ -28,6 +28,29 @@ export interface StripeToken {
   readonly livemode: boolean;
   readonly stripe_user_id: string;
   readonly stripe_publishable_key?: string;
+}
+
+/**
+ * What the connector keeps of a token response: the credential of record and which account, mode
+ * and scope it is for. `stripe_publishable_key` (public, unused: calls use the platform key with
+ * `Stripe-Account`) and `token_type` (always "bearer") are dropped.
+ */
+export interface StoredToken {
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly scope: string;
+  readonly livemode: boolean;
+  readonly stripe_user_id: string;
+}
+
+export function tokenToStore(token: StripeToken): StoredToken {
+  return {
+    access_token: token.access_token,
+    ...(typeof token.refresh_token === 'string' ? { refresh_token: token.refresh_token } : {}),
+    scope: token.scope,
+    livemode: token.livemode === true,
+    stripe_user_id: token.stripe_user_id,
+  };
 }
 
 export const STRIPE_ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]{1,64}$/;

@@ -3,17 +3,19 @@ import {
   STRIPE_ACCOUNT_ID_PATTERN,
   type StripeIntegration,
   type StripeToken,
+  tokenToStore,
 } from '../domain/integration.ts';
 import { constantTimeEqual, NONCE_PATTERN, sha256 } from '../domain/nonce.ts';
 import { StripeExchangeError } from '../errors/stripe-exchange-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { CredentialStore } from '../ports/credential-store.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { BackfillQueue, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { OAuthStateStore, PendingOAuthState } from '../ports/oauth-state-store.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import type { TokenStore } from '../ports/token-store.ts';
+import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { DEFAULT_BACKFILL_DAYS, requestBackfill } from './backfill/request-backfill.ts';
 import { reasonOf } from './reason-of.ts';
 import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
@@ -22,7 +24,8 @@ export interface CompleteStripeConnectDeps {
   readonly states: OAuthStateStore;
   readonly oauth: StripeOAuth;
   readonly integrations: IntegrationRepository;
-  readonly credentials: CredentialStore;
+  readonly tokens: TokenStore;
+  readonly webhookSecrets: WebhookSecretStore;
   readonly backfillQueue: BackfillQueue;
   readonly backfillStatus: BackfillStatusStore;
   readonly revocationQueue: RevocationQueue;
@@ -114,7 +117,9 @@ export async function completeStripeConnect(
         REVOCATION_FIRST_DELAY_SECONDS,
       );
     }
-    await deps.credentials.saveToken(tenantId, token);
+    // Another account's events are signed with another secret: the old one must stop verifying.
+    if (switching) await deps.webhookSecrets.delete(tenantId);
+    await deps.tokens.save(tenantId, tokenToStore(token));
     await deps.integrations.save({
       tenantId,
       tenantSlug: pending.tenantSlug,

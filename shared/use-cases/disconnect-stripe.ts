@@ -1,17 +1,19 @@
 import { NotConnectedError } from '../errors/not-connected-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { CredentialStore } from '../ports/credential-store.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import type { TokenStore } from '../ports/token-store.ts';
+import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { reasonOf } from './reason-of.ts';
 import { REVOCATION_FIRST_DELAY_SECONDS } from './revocation-schedule.ts';
 
 export interface DisconnectStripeDeps {
   readonly integrations: IntegrationRepository;
-  readonly credentials: CredentialStore;
+  readonly tokens: TokenStore;
+  readonly webhookSecrets: WebhookSecretStore;
   readonly backfillStatus: BackfillStatusStore;
   readonly oauth: StripeOAuth;
   readonly revocationQueue: RevocationQueue;
@@ -67,7 +69,8 @@ export async function disconnectStripe(
     }
   }
 
-  await deps.credentials.delete(tenantId);
+  await deps.tokens.delete(tenantId);
+  await deps.webhookSecrets.delete(tenantId);
   await deps.backfillStatus.delete(tenantId);
   await deps.integrations.releaseAccount(accountId, tenantId);
   await deps.integrations.delete(tenantId, accountId);

@@ -9,7 +9,6 @@ import { ValidationError } from '../errors/validation-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
 import type { ChangeJournal } from '../ports/change-journal.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { CredentialStore } from '../ports/credential-store.ts';
 import type { EventLedger, InvocationClock, LedgerEntry } from '../ports/event-ledger.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { RevocationQueue } from '../ports/job-queues.ts';
@@ -17,12 +16,17 @@ import type { Log } from '../ports/log.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { SignatureVerifier } from '../ports/signature-verifier.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import type { TokenStore } from '../ports/token-store.ts';
+import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { TtlCache } from '../support/ttl-cache.ts';
 import { disconnectStripe } from './disconnect-stripe.ts';
 
 export interface WebhookDeps {
   readonly integrations: IntegrationRepository;
-  readonly credentials: CredentialStore;
+  /** Read to verify the tenant endpoint's signatures; a deauthorization deletes it. */
+  readonly webhookSecrets: WebhookSecretStore;
+  /** Never read here: only a deauthorization deletes the token. */
+  readonly tokens: TokenStore;
   readonly backfillStatus: BackfillStatusStore;
   readonly revocationQueue: RevocationQueue;
   readonly oauth: StripeOAuth;
@@ -234,7 +238,7 @@ export class StripeWebhookReceiver {
         if (!(error instanceof InvalidSignatureError) || cached.ageMs < SECRET_REFRESH_AFTER_MS) throw error;
       }
     }
-    const secret = (await this.deps.credentials.get(tenantId))?.webhookSecret;
+    const secret = await this.deps.webhookSecrets.get(tenantId);
     if (!secret) throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
     this.secrets.set(tenantId, secret);
     this.deps.verifier.verify(rawBody, header, secret);

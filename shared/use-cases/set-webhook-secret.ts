@@ -1,18 +1,19 @@
 import { parseWebhookSecret } from '../domain/webhook-secret.ts';
 import { NotConnectedError } from '../errors/not-connected-error.ts';
-import type { CredentialStore } from '../ports/credential-store.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { Log } from '../ports/log.ts';
+import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 
 export interface SetWebhookSecretDeps {
   readonly integrations: IntegrationRepository;
-  readonly credentials: CredentialStore;
+  readonly webhookSecrets: WebhookSecretStore;
   readonly log: Log;
 }
 
 /**
- * Stores the signing secret of the tenant's own webhook endpoint in the tenant's secret. The
- * value is validated before anything is read or written, and never returned.
+ * Stores the signing secret of the tenant's own webhook endpoint in a secret of its own (the
+ * token is never read nor rewritten). The value is validated before anything is read or written,
+ * and never returned.
  */
 export async function setWebhookSecret(
   deps: SetWebhookSecretDeps,
@@ -24,9 +25,7 @@ export async function setWebhookSecret(
   if (integration?.status !== 'connected') {
     throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
   }
-  if (!(await deps.credentials.setWebhookSecret(tenantId, secret))) {
-    throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
-  }
+  await deps.webhookSecrets.save(tenantId, secret);
   await deps.integrations.setWebhookSecretConfigured(tenantId, true);
   deps.log.info('stripe_webhook_secret_configured', { tenantId });
 }

@@ -4,6 +4,9 @@ import dynalite from 'dynalite';
 import { createDynamoDbClient } from '../dynamodb/document-client.ts';
 import { createTableIfMissing } from '../dynamodb/table-definition.ts';
 
+/** How long a close waits for requests dynalite is still processing. */
+const CLOSE_GRACE_MS = 5000;
+
 export interface RunningDynalite {
   readonly endpoint: string;
   close(): Promise<void>;
@@ -29,14 +32,27 @@ export async function startDynalite(
       resolve();
     });
   });
+  // dynalite closes its database when the server closes; a request still being processed then
+  // throws "Database is closed" out of dynalite itself. So close lets those finish first.
+  let inFlight = 0;
+  server.on('request', (_request, response) => {
+    inFlight += 1;
+    response.on('close', () => {
+      inFlight -= 1;
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (let waited = 0; inFlight > 0 && waited < CLOSE_GRACE_MS; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 

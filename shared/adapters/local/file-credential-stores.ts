@@ -1,0 +1,75 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoredToken } from '../../domain/integration.ts';
+import { TENANT_ID_PATTERN } from '../../domain/tenant.ts';
+import type { TokenStore } from '../../ports/token-store.ts';
+import type { WebhookSecretStore } from '../../ports/webhook-secret-store.ts';
+
+/**
+ * The local stack's stand-in for Secrets Manager: one owner-only file per tenant and kind
+ * (`oauth/`, `webhook/`) under the ignored data folder, one secret a file as in AWS. Writes go
+ * through a rename so a crash never leaves half a file.
+ */
+class FileSecrets {
+  constructor(private readonly dir: string) {}
+
+  private path(tenantId: string): string {
+    // Tenant ids are validated by the session verifier; this guards the file system regardless.
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new Error('invalid tenant id');
+    return join(this.dir, tenantId);
+  }
+
+  async get(tenantId: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.path(tenantId), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async put(tenantId: string, value: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const target = this.path(tenantId);
+    const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, value, { mode: 0o600 });
+    await rename(temp, target);
+  }
+
+  async delete(tenantId: string): Promise<void> {
+    await rm(this.path(tenantId), { force: true });
+  }
+}
+
+export class FileTokenStore implements TokenStore {
+  private readonly files: FileSecrets;
+  constructor(dir: string) {
+    this.files = new FileSecrets(join(dir, 'oauth'));
+  }
+  save(tenantId: string, token: StoredToken): Promise<void> {
+    return this.files.put(tenantId, JSON.stringify(token));
+  }
+  async get(tenantId: string): Promise<StoredToken | undefined> {
+    const value = await this.files.get(tenantId);
+    return value === undefined ? undefined : (JSON.parse(value) as StoredToken);
+  }
+  delete(tenantId: string): Promise<void> {
+    return this.files.delete(tenantId);
+  }
+}
+
+export class FileWebhookSecretStore implements WebhookSecretStore {
+  private readonly files: FileSecrets;
+  constructor(dir: string) {
+    this.files = new FileSecrets(join(dir, 'webhook'));
+  }
+  save(tenantId: string, webhookSecret: string): Promise<void> {
+    return this.files.put(tenantId, webhookSecret);
+  }
+  get(tenantId: string): Promise<string | undefined> {
+    return this.files.get(tenantId);
+  }
+  delete(tenantId: string): Promise<void> {
+    return this.files.delete(tenantId);
+  }
+}
