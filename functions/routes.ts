@@ -14,21 +14,60 @@ export interface HttpRoute {
   readonly path: string;
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
-  /** What the function is allowed to touch; the stack grants exactly these. */
-  readonly needs: readonly FunctionNeed[];
+  /** What the function is allowed to touch; the stack grants exactly this and nothing else. */
+  readonly access: FunctionAccess;
 }
 
-export type FunctionNeed =
-  | 'table:read'
-  | 'table:write'
-  | 'credentials:write'
-  | 'credentials:read'
-  | 'credentials:delete'
-  | 'credentials:update'
-  | 'platform-key'
-  | 'revocation-queue:send'
-  | 'backfill-queue:send'
-  | 'connect-webhook-secret';
+/**
+ * Partition key prefixes of the single table (see shared/adapters/dynamodb/*): `TENANT#` the
+ * integration row and backfill status, `STRIPE_ACCOUNT#` account claims, `OAUTH_STATE#` OAuth
+ * states, `LEDGER#` the webhook ledger, `JOURNAL#` the change journal, `REC#` the records.
+ */
+export type TableKeyPrefix = 'TENANT#' | 'STRIPE_ACCOUNT#' | 'OAUTH_STATE#' | 'LEDGER#' | 'JOURNAL#' | 'REC#';
+
+export type TableItemAction =
+  | 'GetItem'
+  | 'Query'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem';
+
+export type SecretAction =
+  | 'GetSecretValue'
+  | 'PutSecretValue'
+  | 'CreateSecret'
+  | 'TagResource'
+  | 'DeleteSecret';
+
+export type QueueName = 'revocation' | 'backfill';
+
+/**
+ * Exactly what one function may do, action by action. The stack turns each entry into its own
+ * IAM statement, so a test can show each one is needed (npm run test:iam-mutations).
+ */
+export interface FunctionAccess {
+  /**
+   * Item actions on the table, each allowed only on items whose partition key starts with one of
+   * the prefixes (`dynamodb:LeadingKeys`). No function scans.
+   */
+  readonly table?: Partial<Record<TableItemAction, readonly TableKeyPrefix[]>>;
+  /** Queries of the `gsi1` index (slug lookups, record lists). */
+  readonly queryIndex?: true;
+  /** The tenants' OAuth tokens (`{prefix}/stripe/oauth/*`). */
+  readonly tokens?: readonly SecretAction[];
+  /** The tenants' own webhook signing secrets (`{prefix}/stripe/webhook/*`). */
+  readonly webhookSecrets?: readonly SecretAction[];
+  /** Reads the platform's Stripe secret key. */
+  readonly platformKey?: true;
+  /** Reads the signing secret of the platform's Connect endpoint. */
+  readonly connectWebhookSecret?: true;
+  readonly sendTo?: readonly QueueName[];
+}
+
+/** Writing a secret: a new version, or the secret itself the first time (tagged with the tenant). */
+const SECRET_WRITE: readonly SecretAction[] = ['PutSecretValue', 'CreateSecret', 'TagResource'];
 
 export const httpRoutes: readonly HttpRoute[] = [
   {
@@ -36,70 +75,109 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'GET',
     path: '/api/connect/stripe',
     entry: 'functions/connect-start.ts',
-    needs: ['table:write'],
+    access: { table: { GetItem: ['TENANT#'], PutItem: ['OAUTH_STATE#'] } },
   },
   {
     name: 'ConnectCallback',
     method: 'GET',
     path: '/api/connect/stripe/callback',
     entry: 'functions/connect-callback.ts',
-    needs: [
-      'table:write',
-      'credentials:write',
-      'platform-key',
-      'revocation-queue:send',
-      'backfill-queue:send',
-    ],
+    access: {
+      table: {
+        GetItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
+        PutItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
+        UpdateItem: ['TENANT#'],
+        DeleteItem: ['OAUTH_STATE#', 'STRIPE_ACCOUNT#'],
+      },
+      tokens: SECRET_WRITE,
+      // Switching to another account deletes the old account's signing secret.
+      webhookSecrets: ['DeleteSecret'],
+      platformKey: true,
+      sendTo: ['revocation', 'backfill'],
+    },
   },
   {
     name: 'ConnectStatus',
     method: 'GET',
     path: '/api/connect/stripe/status',
     entry: 'functions/connect-status.ts',
-    needs: ['table:read'],
+    access: { table: { GetItem: ['TENANT#'] } },
   },
   {
     name: 'WebhookSecret',
     method: 'PUT',
     path: '/api/connect/stripe/webhook-secret',
     entry: 'functions/webhook-secret.ts',
-    needs: ['table:write', 'credentials:update'],
+    access: {
+      table: { GetItem: ['TENANT#'], UpdateItem: ['TENANT#'] },
+      webhookSecrets: SECRET_WRITE,
+    },
   },
   {
     name: 'Disconnect',
     method: 'DELETE',
     path: '/api/connect/stripe',
     entry: 'functions/disconnect.ts',
-    needs: ['table:write', 'credentials:delete', 'platform-key', 'revocation-queue:send'],
+    access: {
+      table: {
+        GetItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
+        UpdateItem: ['TENANT#'],
+        DeleteItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
+      },
+      tokens: ['DeleteSecret'],
+      webhookSecrets: ['DeleteSecret'],
+      platformKey: true,
+      sendTo: ['revocation'],
+    },
   },
   {
     name: 'BackfillRequest',
     method: 'POST',
     path: '/api/connect/stripe/backfill',
     entry: 'functions/backfill-request.ts',
-    needs: ['table:write', 'backfill-queue:send'],
+    access: { table: { GetItem: ['TENANT#'], UpdateItem: ['TENANT#'] }, sendTo: ['backfill'] },
   },
   {
     name: 'WebhookTenant',
     method: 'POST',
     path: '/api/webhooks/stripe/{slug}',
     entry: 'functions/webhook-tenant.ts',
-    // Writes records and the ledger; reads the tenant's signing secret; a deauthorization deletes it.
-    needs: ['table:write', 'credentials:read', 'credentials:delete'],
+    // The ledger, the journal and the records; reads the tenant's signing secret, never a token.
+    access: {
+      table: {
+        GetItem: ['LEDGER#', 'REC#'],
+        PutItem: ['LEDGER#', 'JOURNAL#'],
+        UpdateItem: ['LEDGER#', 'REC#', 'TENANT#'],
+        DeleteItem: ['LEDGER#'],
+      },
+      queryIndex: true,
+      webhookSecrets: ['GetSecretValue'],
+    },
   },
   {
     name: 'WebhookConnect',
     method: 'POST',
     path: '/api/webhooks/stripe-connect',
     entry: 'functions/webhook-connect.ts',
-    needs: ['table:write', 'credentials:read', 'credentials:delete', 'connect-webhook-secret'],
+    // As the tenant endpoint, plus a deauthorization: the connection and both secrets go.
+    access: {
+      table: {
+        GetItem: ['LEDGER#', 'REC#', 'TENANT#', 'STRIPE_ACCOUNT#'],
+        PutItem: ['LEDGER#', 'JOURNAL#'],
+        UpdateItem: ['LEDGER#', 'REC#', 'TENANT#'],
+        DeleteItem: ['LEDGER#', 'TENANT#', 'STRIPE_ACCOUNT#'],
+      },
+      tokens: ['DeleteSecret'],
+      webhookSecrets: ['DeleteSecret'],
+      connectWebhookSecret: true,
+    },
   },
   {
     name: 'RecordsRead',
     method: 'GET',
     path: '/api/stripe/{collection}',
     entry: 'functions/records-read.ts',
-    needs: ['table:read'],
+    access: { queryIndex: true },
   },
 ];
 
@@ -107,13 +185,24 @@ export const httpRoutes: readonly HttpRoute[] = [
 export const notFoundRoute = {
   name: 'NotFound',
   entry: 'functions/not-found.ts',
+  access: {} as FunctionAccess,
 } as const;
 
 /** Queue consumers (not HTTP). */
 export const revocationWorker = {
   name: 'RevocationWorker',
   entry: 'functions/revocation-worker.ts',
-  needs: ['table:read', 'platform-key', 'revocation-queue:send'] as readonly FunctionNeed[],
+  // Holds the account's claim while revoking, then frees it; re-enqueues its own retries.
+  access: {
+    table: {
+      GetItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
+      PutItem: ['STRIPE_ACCOUNT#'],
+      DeleteItem: ['STRIPE_ACCOUNT#'],
+    },
+    platformKey: true,
+    sendTo: ['revocation'],
+  } as FunctionAccess,
+  consumes: 'revocation' as QueueName,
 } as const;
 
 /**
@@ -126,5 +215,16 @@ export const BACKFILL_MAX_RECEIVES = 5;
 export const backfillWorker = {
   name: 'BackfillWorker',
   entry: 'functions/backfill-worker.ts',
-  needs: ['table:write', 'platform-key', 'backfill-queue:send'] as readonly FunctionNeed[],
+  access: {
+    table: {
+      GetItem: ['TENANT#', 'REC#'],
+      Query: ['JOURNAL#', 'REC#'],
+      BatchGetItem: ['REC#'],
+      UpdateItem: ['TENANT#', 'REC#'],
+      BatchWriteItem: ['REC#'],
+    },
+    platformKey: true,
+    sendTo: ['backfill'],
+  } as FunctionAccess,
+  consumes: 'backfill' as QueueName,
 } as const;

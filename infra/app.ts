@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import {
   CompassStripeConnectStack,
   type CompassStripeConnectStackProps,
@@ -18,8 +18,9 @@ export interface CreateAppOptions {
 }
 
 /**
- * Builds the CDK app: the connector's stack, checked by cdk-nag's AwsSolutions pack. A finding
- * that is not acknowledged (with its reason, next to the construct it concerns) makes
+ * Builds the CDK app: the connector's stack, checked by cdk-nag's AwsSolutions and HIPAA Security
+ * packs (the records are PHI-minimal, but the connector runs beside systems that hold PHI). A
+ * finding that is not acknowledged (with its reason, next to the construct it concerns) makes
  * `app.synth()` throw `ValidationFailed`.
  */
 export function createApp(options: CreateAppOptions = {}): { app: App; stack: CompassStripeConnectStack } {
@@ -29,7 +30,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Co
   });
   // Environment-agnostic on purpose: the template is the same offline and for any account.
   const stack = new CompassStripeConnectStack(app, STACK_NAME, options.stackProps);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new HIPAASecurityChecks(app));
   return { app, stack };
 }
 

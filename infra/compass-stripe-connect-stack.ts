@@ -1,25 +1,34 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   backfillWorker,
-  type FunctionNeed,
+  type FunctionAccess,
   httpRoutes,
   notFoundRoute,
+  type QueueName,
   revocationWorker,
 } from '../functions/routes.ts';
+import { AlarmNotifications } from './alarm-notifications.ts';
 import { Alarms } from './alarms.ts';
+import { createBackfillConcurrencyParameter } from './backfill-concurrency-parameter.ts';
+import {
+  FUNCTION_MEMORY_MB,
+  NOT_FOUND_CAPACITY,
+  REVOCATION_WORKER_CONCURRENCY,
+  routeCapacity,
+  routeReservedConcurrency,
+} from './capacity-model.ts';
 import { createConfigParameters } from './config-parameters.ts';
-import { grantNeeds, type NeedResources } from './function-permissions.ts';
+import { type AccessResources, grantAccess } from './function-permissions.ts';
 import { ConnectorHttpApi } from './http-api.ts';
+import { createLogEncryptionKey } from './log-encryption-key.ts';
 import { Queues } from './queues.ts';
 import { ServiceFunction } from './service-function.ts';
-import { Storage } from './storage.ts';
-
-/** Queue workers running at once (SQS event source); 5 keeps backfills under Stripe's allowance. */
-const WORKER_MAX_CONCURRENCY = 5;
+import { Storage, tableSchema } from './storage.ts';
 
 export const DEFAULT_CREDENTIALS_SECRET_PREFIX = 'compass-stripe-connect';
 
@@ -27,6 +36,8 @@ export const DEFAULT_CREDENTIALS_SECRET_PREFIX = 'compass-stripe-connect';
 export const HTTP_FUNCTION_TIMEOUT = Duration.seconds(10);
 /** One revocation batch: a few `oauth.deauthorize` calls, each retried by the SDK. */
 export const REVOCATION_WORKER_TIMEOUT = Duration.seconds(60);
+/** Lambda's maximum: a backfill slice runs 14 minutes and hands over (the run stops 1 min early). */
+export const BACKFILL_WORKER_TIMEOUT = Duration.minutes(15);
 
 /** The characters Secrets Manager allows in a name, without a trailing slash. */
 const SECRET_PREFIX = /^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/;
@@ -44,7 +55,9 @@ export interface CompassStripeConnectStackProps extends StackProps {
 interface FunctionDefinition {
   readonly name: string;
   readonly entry: string;
-  readonly needs: readonly FunctionNeed[];
+  readonly access: FunctionAccess;
+  /** The queue whose event source invokes it, if any. */
+  readonly consumes?: QueueName;
 }
 
 /**
@@ -56,11 +69,14 @@ export class CompassStripeConnectStack extends Stack {
   readonly queues: Queues;
   readonly httpApi: ConnectorHttpApi;
   readonly alarms: Alarms;
+  readonly alarmNotifications: AlarmNotifications;
+  /** Encrypts every log group. */
+  readonly logKey: Key;
   /** Every function of the stack, by the name routes.ts gives it. */
   readonly functions = new Map<string, ServiceFunction>();
 
   private readonly configEnvironment: Readonly<Record<string, string>>;
-  private readonly needResources: NeedResources;
+  private readonly accessResources: AccessResources;
 
   constructor(scope: Construct, id: string, props: CompassStripeConnectStackProps = {}) {
     super(scope, id, {
@@ -76,10 +92,16 @@ export class CompassStripeConnectStack extends Stack {
     }
 
     const config = createConfigParameters(this);
+    const backfillConcurrency = createBackfillConcurrencyParameter(this);
     this.configEnvironment = config.environment;
+    this.logKey = createLogEncryptionKey(this, 'LogKey');
+    this.alarmNotifications = new AlarmNotifications(this, 'AlarmNotifications');
     this.storage = new Storage(this, 'Storage');
-    this.queues = new Queues(this, 'Queues', { revocationWorkerTimeout: REVOCATION_WORKER_TIMEOUT });
-    this.needResources = {
+    this.queues = new Queues(this, 'Queues', {
+      revocationWorkerTimeout: REVOCATION_WORKER_TIMEOUT,
+      backfillWorkerTimeout: BACKFILL_WORKER_TIMEOUT,
+    });
+    this.accessResources = {
       table: this.storage.table,
       credentialsSecretPrefix,
       platformKeySecret: Secret.fromSecretNameV2(this, 'PlatformKeySecret', config.platformKeySecretName),
@@ -88,25 +110,30 @@ export class CompassStripeConnectStack extends Stack {
         'ConnectWebhookSecret',
         config.connectWebhookSecretName,
       ),
-      revocationQueue: this.queues.revocation.queue,
-      backfillQueue: this.queues.backfill.queue,
+      queues: { revocation: this.queues.revocation.queue, backfill: this.queues.backfill.queue },
     };
 
     // HTTP functions: one per route, plus the JSON 404 behind `$default`.
     for (const route of httpRoutes) {
+      const capacity = routeCapacity(route.name);
       this.addFunction(route, {
         description: `${route.method} ${route.path}`,
         timeout: HTTP_FUNCTION_TIMEOUT,
+        memorySize: FUNCTION_MEMORY_MB[capacity.kind],
+        reservedConcurrency: routeReservedConcurrency(capacity),
       });
     }
-    const notFound = this.addFunction(
-      { ...notFoundRoute, needs: [] },
-      { description: 'JSON 404 for unknown routes', timeout: HTTP_FUNCTION_TIMEOUT },
-    );
+    const notFound = this.addFunction(notFoundRoute, {
+      description: 'JSON 404 for unknown routes',
+      timeout: HTTP_FUNCTION_TIMEOUT,
+      memorySize: FUNCTION_MEMORY_MB['not-found'],
+      reservedConcurrency: routeReservedConcurrency(NOT_FOUND_CAPACITY),
+    });
     this.httpApi = new ConnectorHttpApi(this, 'HttpApi', {
       routes: httpRoutes,
       handlers: new Map(httpRoutes.map((route) => [route.name, this.functionNamed(route.name)])),
       notFoundHandler: notFound.function,
+      logKey: this.logKey,
     });
 
     // Queue workers.
@@ -114,21 +141,39 @@ export class CompassStripeConnectStack extends Stack {
       description: 'Retries Stripe OAuth revocations that failed at disconnect',
       timeout: REVOCATION_WORKER_TIMEOUT,
       batchSize: 5,
+      memorySize: FUNCTION_MEMORY_MB.revocation,
+      concurrency: REVOCATION_WORKER_CONCURRENCY,
     });
     // One message per invocation: a run owns the whole 15 minutes, stops a minute early and
-    // re-enqueues its continuation; the queue's 16-minute visibility outlasts any invocation.
+    // re-enqueues its continuation. BackfillConcurrency bounds how many tenants are read at once.
     const backfill = this.addQueueWorker(backfillWorker, this.queues.backfill.queue, {
       description: "Imports a tenant's last 90 days of Stripe history, resumably",
-      timeout: Duration.minutes(15),
+      timeout: BACKFILL_WORKER_TIMEOUT,
       batchSize: 1,
+      memorySize: FUNCTION_MEMORY_MB.backfill,
+      concurrency: backfillConcurrency,
+    });
+    // cdk-nag's LambdaConcurrency rule cannot read a parameter's value at synthesis.
+    Validations.of(backfill.function).acknowledge({
+      id: 'HIPAA.Security-LambdaConcurrency',
+      reason:
+        'Reserved concurrency is set, to the BackfillConcurrency parameter (a Ref, bounded by its MinValue ' +
+        'and MaxValue), which cdk-nag cannot resolve at synthesis and so reports as unverifiable.',
     });
 
     this.alarms = new Alarms(this, 'Alarms', {
-      deadLetterQueues: {
-        Revocation: this.queues.revocation.deadLetterQueue,
-        Backfill: this.queues.backfill.deadLetterQueue,
-      },
-      workers: { RevocationWorker: revocation.function, BackfillWorker: backfill.function },
+      action: this.alarmNotifications.action,
+      revocationDeadLetterQueue: this.queues.revocation.deadLetterQueue,
+      backfillDeadLetterQueue: this.queues.backfill.deadLetterQueue,
+      backfillQueue: this.queues.backfill.queue,
+      webhookTenant: this.functionNamed('WebhookTenant'),
+      webhookConnect: this.functionNamed('WebhookConnect'),
+      revocationWorker: revocation.function,
+      backfillWorker: backfill.function,
+      httpFunctions: [...httpRoutes.map((route) => this.functionNamed(route.name)), notFound.function],
+      apiStage: this.httpApi.stage,
+      table: this.storage.table,
+      tableIndexes: [tableSchema.gsi1.name],
     });
   }
 
@@ -141,7 +186,12 @@ export class CompassStripeConnectStack extends Stack {
 
   private addFunction(
     definition: FunctionDefinition,
-    options: { readonly description: string; readonly timeout: Duration },
+    options: {
+      readonly description: string;
+      readonly timeout: Duration;
+      readonly memorySize: number;
+      readonly reservedConcurrency: number;
+    },
   ): ServiceFunction {
     if (this.functions.has(definition.name)) {
       throw new Error(`Two functions are named ${definition.name} in functions/routes.ts`);
@@ -151,8 +201,11 @@ export class CompassStripeConnectStack extends Stack {
       description: options.description,
       timeout: options.timeout,
       environment: this.configEnvironment,
+      memorySize: options.memorySize,
+      reservedConcurrency: options.reservedConcurrency,
+      logKey: this.logKey,
     });
-    const environment = grantNeeds(fn.function, fn, definition.needs, this.needResources);
+    const environment = grantAccess(fn, definition.access, this.accessResources, definition.consumes);
     for (const [name, value] of Object.entries(environment)) fn.function.addEnvironment(name, value);
     this.functions.set(definition.name, fn);
     return fn;
@@ -161,14 +214,21 @@ export class CompassStripeConnectStack extends Stack {
   private addQueueWorker(
     definition: FunctionDefinition,
     queue: IQueue,
-    options: { readonly description: string; readonly timeout: Duration; readonly batchSize: number },
+    options: {
+      readonly description: string;
+      readonly timeout: Duration;
+      readonly batchSize: number;
+      readonly memorySize: number;
+      /** Both the event source's maximum concurrency and the worker's reserved concurrency. */
+      readonly concurrency: number;
+    },
   ): ServiceFunction {
-    const worker = this.addFunction(definition, options);
+    const worker = this.addFunction(definition, { ...options, reservedConcurrency: options.concurrency });
     worker.function.addEventSource(
       new SqsEventSource(queue, {
         batchSize: options.batchSize,
-        // Bounds how many tenants read from Stripe at once: the platform's read allowance is shared.
-        maxConcurrency: WORKER_MAX_CONCURRENCY,
+        // Equal to the reservation: a poller asking for more than it would be throttled.
+        maxConcurrency: options.concurrency,
         // A failed message is retried alone; the rest of its batch is deleted.
         reportBatchItemFailures: true,
       }),

@@ -1,42 +1,33 @@
 import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
-import type { FunctionNeed } from '../functions/routes.ts';
+import type { FunctionAccess, QueueName, SecretAction, TableItemAction } from '../functions/routes.ts';
 import { iam5ResourceFinding } from './nag-findings.ts';
+import type { ServiceFunction } from './service-function.ts';
 
-/** What the `needs` of functions/routes.ts refer to. */
-export interface NeedResources {
+/** What the `access` of functions/routes.ts refers to. */
+export interface AccessResources {
   readonly table: ITableV2;
-  /** Prefix of the per-tenant secrets: `{prefix}/stripe/{tenantId}`. */
+  /** Prefix of the per-tenant secrets: `{prefix}/stripe/oauth/*` and `{prefix}/stripe/webhook/*`. */
   readonly credentialsSecretPrefix: string;
   readonly platformKeySecret: ISecret;
   readonly connectWebhookSecret: ISecret;
-  readonly revocationQueue: IQueue;
-  readonly backfillQueue: IQueue;
+  readonly queues: Readonly<Record<QueueName, IQueue>>;
 }
 
-const CREDENTIALS_READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
-const CREDENTIALS_WRITE_ACTIONS = [
-  ...CREDENTIALS_READ_ACTIONS,
-  'secretsmanager:CreateSecret',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:TagResource',
-];
-/** Changes an existing secret (the webhook signing secret) without creating or deleting any. */
-const CREDENTIALS_UPDATE_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'];
-/** Only a disconnect removes a tenant's credential. */
-const CREDENTIALS_DELETE_ACTIONS = ['secretsmanager:DeleteSecret'];
+/** What Lambda's SQS event source does with the consumer's role (AWSLambdaSQSQueueExecutionRole). */
+export const EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
-/** ARN pattern of every tenant's credential secret (Secrets Manager appends `-XXXXXX` to names). */
-export function tenantSecretsArn(scope: IConstruct, prefix: string): string {
+/** ARN pattern of one kind of tenant secret (Secrets Manager appends `-XXXXXX` to names). */
+export function tenantSecretsArn(scope: IConstruct, prefix: string, kind: 'oauth' | 'webhook'): string {
   return Arn.format(
     {
       service: 'secretsmanager',
       resource: 'secret',
-      resourceName: `${prefix}/stripe/*`,
+      resourceName: `${prefix}/stripe/${kind}/*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     },
     Stack.of(scope),
@@ -44,82 +35,152 @@ export function tenantSecretsArn(scope: IConstruct, prefix: string): string {
 }
 
 /**
- * Grants a function exactly what its `needs` list, and returns the environment variables that
- * tell it where those resources are. Nothing is granted that a need does not name.
- *
- * `grantee` is the function; `scope` is where the cdk-nag acknowledgements of the wildcards these
- * grants imply are recorded (the function's construct, so they cover only its own role).
+ * Writes the function's permissions as one customer-managed policy attached to its role: one
+ * statement per table action (limited by `dynamodb:LeadingKeys` to the key prefixes it names),
+ * per secret kind, per queue. The role takes no other policy (its function is given the role
+ * without policy updates), so CDK's own grants cannot widen it unseen, and nothing is inline
+ * (HIPAA.Security-IAMNoInlinePolicy). Returns the environment that tells the function where
+ * those resources are.
  */
-export function grantNeeds(
-  grantee: IGrantable,
-  scope: IConstruct,
-  needs: readonly FunctionNeed[],
-  resources: NeedResources,
+export function grantAccess(
+  fn: ServiceFunction,
+  access: FunctionAccess,
+  resources: AccessResources,
+  consumes?: QueueName,
 ): Record<string, string> {
   const environment: Record<string, string> = {};
-  const has = (need: FunctionNeed) => needs.includes(need);
+  const statements: PolicyStatement[] = [
+    // What Lambda itself writes on the function's behalf: its logs and its traces.
+    // (Sids keep CDK's policy minimization from merging them with the function's own statements.)
+    new PolicyStatement({
+      sid: 'LambdaLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [fn.logGroup.logGroupArn],
+    }),
+    new PolicyStatement({
+      sid: 'LambdaTracing',
+      actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      resources: ['*'],
+    }),
+  ];
 
-  if (has('table:write')) {
-    resources.table.grantReadWriteData(grantee);
-  } else if (has('table:read')) {
-    resources.table.grantReadData(grantee);
+  const tableActions = Object.entries(access.table ?? {}) as [TableItemAction, readonly string[]][];
+  for (const [action, prefixes] of tableActions) {
+    statements.push(
+      new PolicyStatement({
+        actions: [`dynamodb:${action}`],
+        resources: [resources.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+        },
+      }),
+    );
   }
-  if (has('table:write') || has('table:read')) {
+  if (access.queryIndex) {
+    statements.push(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${resources.table.tableArn}/index/gsi1`],
+      }),
+    );
+  }
+  if (tableActions.length > 0 || access.queryIndex) {
     environment.TABLE_NAME = resources.table.tableName;
-    Validations.of(scope).acknowledge({
-      id: iam5ResourceFinding(scope, `${resources.table.tableArn}/index/*`),
-      reason:
-        'The table has one GSI (gsi1) that the repositories query; "<table>/index/*" is how IAM names ' +
-        "the table's indexes and covers only this one table.",
-    });
   }
 
-  if (
-    has('credentials:write') ||
-    has('credentials:read') ||
-    has('credentials:delete') ||
-    has('credentials:update')
-  ) {
-    const arn = tenantSecretsArn(scope, resources.credentialsSecretPrefix);
-    const actions = new Set<string>([
-      ...(has('credentials:write')
-        ? CREDENTIALS_WRITE_ACTIONS
-        : has('credentials:read')
-          ? CREDENTIALS_READ_ACTIONS
-          : []),
-      ...(has('credentials:update') ? CREDENTIALS_UPDATE_ACTIONS : []),
-      ...(has('credentials:delete') ? CREDENTIALS_DELETE_ACTIONS : []),
-    ]);
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: [...actions], resources: [arn] }),
+  const secretStatement = (kind: 'oauth' | 'webhook', actions: readonly SecretAction[] | undefined) => {
+    if (!actions?.length) return;
+    const arn = tenantSecretsArn(fn, resources.credentialsSecretPrefix, kind);
+    statements.push(
+      new PolicyStatement({ actions: actions.map((a) => `secretsmanager:${a}`), resources: [arn] }),
     );
     environment.CREDENTIALS_SECRET_PREFIX = resources.credentialsSecretPrefix;
-    Validations.of(scope).acknowledge({
-      id: iam5ResourceFinding(scope, arn),
-      reason:
-        'One secret per tenant, created at connect time, so the names are not known at deploy time; the ' +
-        `pattern is limited to this connector's "${resources.credentialsSecretPrefix}/stripe/" prefix.`,
-    });
-  }
+  };
+  secretStatement('oauth', access.tokens);
+  secretStatement('webhook', access.webhookSecrets);
 
-  if (has('platform-key')) {
-    resources.platformKeySecret.grantRead(grantee);
+  if (access.platformKey) {
+    statements.push(secretRead(resources.platformKeySecret));
     environment.STRIPE_SECRET_KEY_SECRET_ID = resources.platformKeySecret.secretName;
   }
-
-  if (has('connect-webhook-secret')) {
-    resources.connectWebhookSecret.grantRead(grantee);
+  if (access.connectWebhookSecret) {
+    statements.push(secretRead(resources.connectWebhookSecret));
     environment.STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID = resources.connectWebhookSecret.secretName;
   }
 
-  if (has('revocation-queue:send')) {
-    resources.revocationQueue.grantSendMessages(grantee);
-    environment.REVOCATION_QUEUE_URL = resources.revocationQueue.queueUrl;
+  for (const name of access.sendTo ?? []) {
+    const queue = resources.queues[name];
+    statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    environment[name === 'revocation' ? 'REVOCATION_QUEUE_URL' : 'BACKFILL_QUEUE_URL'] = queue.queueUrl;
   }
-  if (has('backfill-queue:send')) {
-    resources.backfillQueue.grantSendMessages(grantee);
-    environment.BACKFILL_QUEUE_URL = resources.backfillQueue.queueUrl;
+  if (consumes) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'LambdaSqsEventSource',
+        actions: EVENT_SOURCE_ACTIONS,
+        resources: [resources.queues[consumes].queueArn],
+      }),
+    );
   }
 
+  const policy = new ManagedPolicy(fn, 'Permissions', {
+    description: `What ${fn.node.id} may do, and nothing else`,
+    statements: statements.map((statement) => {
+      statement.effect = Effect.ALLOW;
+      return statement;
+    }),
+    roles: [fn.role],
+  });
+  // The role must hold its policy before the function (and its event source) is created.
+  fn.function.node.addDependency(policy);
+  acknowledgeWildcards(fn, policy, access, resources);
   return environment;
+}
+
+/** GetSecretValue only: Powertools' SecretsProvider needs nothing else. */
+function secretRead(secret: ISecret): PolicyStatement {
+  // Like ISecret.grantRead, whose ARN pattern (`name-??????`) names one secret by its name.
+  return new PolicyStatement({
+    actions: ['secretsmanager:GetSecretValue'],
+    resources: [`${secret.secretArn}-??????`],
+  });
+}
+
+function acknowledgeWildcards(
+  fn: ServiceFunction,
+  policy: ManagedPolicy,
+  access: FunctionAccess,
+  resources: AccessResources,
+): void {
+  const nag = Validations.of(policy);
+  nag.acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
+      'permissions, so "*" is the only possible resource; no data action is granted on "*".',
+  });
+  for (const [kind, actions] of [
+    ['oauth', access.tokens],
+    ['webhook', access.webhookSecrets],
+  ] as const) {
+    if (!actions?.length) continue;
+    nag.acknowledge({
+      id: iam5ResourceFinding(fn, tenantSecretsArn(fn, resources.credentialsSecretPrefix, kind)),
+      reason:
+        'One secret per tenant, created at connect time, so the names are not known at deploy time; the ' +
+        `pattern is limited to this connector's "${resources.credentialsSecretPrefix}/stripe/${kind}/" secrets.`,
+    });
+  }
+  for (const secret of [
+    access.platformKey && resources.platformKeySecret,
+    access.connectWebhookSecret && resources.connectWebhookSecret,
+  ]) {
+    if (!secret) continue;
+    nag.acknowledge({
+      id: iam5ResourceFinding(fn, `${secret.secretArn}-??????`),
+      reason:
+        'Secrets Manager appends six random characters to a secret name in its ARN; "-??????" matches ' +
+        'exactly those six, so the pattern names the one secret the stack parameter names.',
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -9,10 +10,12 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { HttpRoute as RouteDefinition } from '../functions/routes.ts';
+import { NOT_FOUND_CAPACITY, routeCapacity } from './capacity-model.ts';
 
 /**
  * Routes that are public by design, with the reason. Every other route is a tenant route whose
@@ -42,8 +45,14 @@ const NOT_FOUND_REASON =
   'The $default route only answers the JSON 404 for paths no route claims; it reads nothing and ' +
   'has no permission on any data.';
 
-/** Default-stage throttling: far above a settings page's traffic, low enough to cap a flood. */
-export const API_THROTTLE = { burstLimit: 200, rateLimit: 100 } as const;
+/**
+ * The stage's default throttle, which only `$default` (the JSON 404) uses: every route has its
+ * own (see {@link routeThrottles}).
+ */
+export const DEFAULT_ROUTE_THROTTLE = {
+  rateLimit: NOT_FOUND_CAPACITY.rateLimit,
+  burstLimit: NOT_FOUND_CAPACITY.burstLimit,
+} as const;
 
 export interface HttpApiProps {
   readonly routes: readonly RouteDefinition[];
@@ -51,6 +60,8 @@ export interface HttpApiProps {
   readonly handlers: ReadonlyMap<string, IFunction>;
   /** Answers `$default`, i.e. every path no route claims, with the app's JSON 404. */
   readonly notFoundHandler: IFunction;
+  /** Encrypts the access logs. */
+  readonly logKey: IKey;
 }
 
 /** The connector's HTTP API (API Gateway v2): one route per entry of functions/routes.ts. */
@@ -78,12 +89,15 @@ export class ConnectorHttpApi extends Construct {
       reason: NOT_FOUND_REASON,
     });
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      encryptionKey: props.logKey,
+    });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: API_THROTTLE,
+      throttle: DEFAULT_ROUTE_THROTTLE,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: accessLogFormat(),
@@ -102,7 +116,11 @@ export class ConnectorHttpApi extends Construct {
         id: 'AwsSolutions-APIG4',
         reason: PUBLIC_ROUTES[route.name] ?? SESSION_VERIFIED_REASON,
       });
+      // API Gateway refuses route settings for a route key that does not exist yet.
+      this.stage.node.addDependency(httpRoute);
     }
+    // HttpStage has no per-route settings: the L1 stage takes them, keyed by route key.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = routeThrottles(props.routes);
 
     new CfnOutput(this, 'ApiUrl', {
       key: 'ApiUrl',
@@ -110,6 +128,25 @@ export class ConnectorHttpApi extends Construct {
       value: this.stage.url,
     });
   }
+}
+
+/**
+ * Each route's own throttle (infra/capacity-model.ts), as the stage's `RouteSettings`: webhooks
+ * take Stripe's bursts, tenant routes what people and dashboards send; above it the gateway
+ * answers 429, which Stripe retries, before the function's reserved concurrency is reached.
+ */
+export function routeThrottles(
+  routes: readonly RouteDefinition[],
+): Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> {
+  return Object.fromEntries(
+    routes.map((route) => {
+      const { rateLimit, burstLimit } = routeCapacity(route.name);
+      return [
+        `${route.method} ${route.path}`,
+        { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+      ];
+    }),
+  );
 }
 
 /**

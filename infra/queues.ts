@@ -3,15 +3,24 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BACKFILL_MAX_RECEIVES } from '../functions/routes.ts';
 
-/** How long the backfill worker may hold a message: its 15-minute Lambda timeout plus a margin. */
-export const BACKFILL_VISIBILITY_TIMEOUT = Duration.minutes(16);
+/**
+ * A received message stays hidden for six times its consumer's timeout (AWS's guidance for
+ * Lambda event sources): a batch whose invocation is throttled or retried is never handed to a
+ * second consumer meanwhile. The cost is the wait after a crash: the message comes back only then.
+ */
+export const VISIBILITY_TIMEOUTS_PER_CONSUMER_TIMEOUT = 6;
+
+/**
+ * How long a work queue keeps a message: SQS's maximum, far beyond the 3 days a revocation is
+ * retried for, so a backlog (or a consumer switched off for days) never loses work.
+ */
+export const WORK_QUEUE_RETENTION = Duration.days(14);
 
 export interface QueuesProps {
-  /**
-   * Timeout of the revocation worker. The queue hides a message for six times as long (AWS's
-   * guidance for Lambda event sources), so a batch still being retried is never handed out twice.
-   */
+  /** Timeout of the revocation worker, the revocation queue's consumer. */
   readonly revocationWorkerTimeout: Duration;
+  /** Timeout of the backfill worker, the backfill queue's consumer. */
+  readonly backfillWorkerTimeout: Duration;
 }
 
 /** A work queue and the dead-letter queue that catches what its consumer could not process. */
@@ -35,11 +44,14 @@ export class Queues extends Construct {
     super(scope, id);
 
     this.revocation = this.queueWithDlq('Revocation', {
-      visibilityTimeout: Duration.seconds(props.revocationWorkerTimeout.toSeconds() * 6),
+      visibilityTimeout: visibilityFor(props.revocationWorkerTimeout),
       maxReceiveCount: 3,
     });
+    // 90 minutes against the worker's 15: a slice that crashed resumes from its checkpoint after
+    // that long (a run whose lease expired and that has not progressed for an hour can also be
+    // replaced by a re-sync; see the README's Backfill section).
     this.backfill = this.queueWithDlq('Backfill', {
-      visibilityTimeout: BACKFILL_VISIBILITY_TIMEOUT,
+      visibilityTimeout: visibilityFor(props.backfillWorkerTimeout),
       maxReceiveCount: BACKFILL_MAX_RECEIVES,
     });
   }
@@ -57,11 +69,15 @@ export class Queues extends Construct {
     const queue = new Queue(this, `${id}Queue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // Longer than the 3 days a revocation is retried for (design §3), the longest-lived job here.
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: WORK_QUEUE_RETENTION,
       visibilityTimeout: options.visibilityTimeout,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: options.maxReceiveCount },
     });
     return { queue, deadLetterQueue };
   }
+}
+
+/** Six times the consumer's timeout (see {@link VISIBILITY_TIMEOUTS_PER_CONSUMER_TIMEOUT}). */
+export function visibilityFor(consumerTimeout: Duration): Duration {
+  return Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUTS_PER_CONSUMER_TIMEOUT);
 }

@@ -13,15 +13,14 @@
  * Exits when the parent disconnects. Only meant to be started with `child_process.fork`; the
  * parent imports only types from this module.
  */
-import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
 import type { BackfillPhase } from '#shared/ports/stripe-backfill-source.ts';
 import { FakeStripe, type FakeStripeStats } from '../../test/fake-stripe/fake-stripe-server.ts';
 import { type ClinicExpectation, countObjects, seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
 import type { StripeObject } from '../../test/fixtures/stripe-objects.ts';
+import { startDynaliteProcess } from './dynalite-child.ts';
 
 /** Sent to the parent in {@link FixturesReady} (the parent imports only types from here). */
 const FIXTURES = {
@@ -82,26 +81,6 @@ export interface StatsReply {
 
 export type ParentMessage = ListedRequest | StatsRequest;
 export type ChildMessage = FixturesReady | ListedReply | StatsReply;
-
-/** dynalite in a grandchild process (see dynalite-process.ts); closing it disconnects it. */
-async function startDynaliteProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const child = fork(fileURLToPath(new URL('./dynalite-process.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 2, 2, 'ipc'],
-  });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.once('message', (message: { endpoint: string }) => resolve(message.endpoint));
-    child.once('exit', (code) => reject(new Error(`dynalite exited early (code ${code})`)));
-  });
-  return {
-    endpoint,
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect();
-      }),
-  };
-}
 
 async function main() {
   const send = process.send?.bind(process);

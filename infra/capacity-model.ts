@@ -1,0 +1,284 @@
+/**
+ * The connector's capacity model: each function's memory and reserved concurrency, the HTTP API's
+ * per-route throttles and the backfill's worker count, derived from what the benchmarks measured
+ * and from stated assumptions. Pure (no CDK): the stack takes its numbers from here, and
+ * test/infra asserts the constraints (the sum fits the account, capacity covers each throttle,
+ * the backfill onboards its target).
+ *
+ * The measurements come from `npm run bench:webhooks` and `npm run bench:backfill` on this
+ * project's 2-core x86 machine; one of its cores is taken as one Lambda vCPU (Lambda's arm64
+ * cores may be somewhat slower: the headroom factors below absorb that).
+ */
+
+// ---- Lambda and AWS facts ------------------------------------------------------------------
+
+/** Lambda gives a function one full vCPU at 1,769 MB and a proportional share below. */
+export const LAMBDA_MB_PER_VCPU = 1769;
+/** Lambda's default concurrency quota per account and region. */
+export const ACCOUNT_CONCURRENCY_LIMIT = 1000;
+/**
+ * Lambda keeps at least this much of the account's concurrency unreserved: a deployment whose
+ * reservations leave less fails.
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+/** The most that all reserved concurrency together may reach in a default account. */
+export const RESERVABLE_CONCURRENCY = ACCOUNT_CONCURRENCY_LIMIT - UNRESERVED_CONCURRENCY_MINIMUM;
+/** An SQS event source's maximum concurrency: at least 2, at most 1,000. */
+export const SQS_EVENT_SOURCE_MIN_CONCURRENCY = 2;
+/** API Gateway's default request rate per account and region, shared by all its APIs. */
+export const API_GATEWAY_ACCOUNT_RATE_LIMIT = 10_000;
+/** The default per-table write throughput quota of an on-demand DynamoDB table (write units/s). */
+export const DYNAMODB_TABLE_WRITE_UNITS_QUOTA = 40_000;
+
+/** The share of a vCPU Lambda gives a function of `memoryMb` (a Node.js handler runs on one). */
+export function vcpuShare(memoryMb: number): number {
+  return Math.min(1, memoryMb / LAMBDA_MB_PER_VCPU);
+}
+
+// ---- Measurements ----------------------------------------------------------------------------
+
+export const MEASURED = {
+  /**
+   * CPU time of the tenant webhook handler per warm event (`bench:webhooks`, `cpuMsPerEvent`:
+   * mean 4.1 to 5.0 ms over four runs; p50 3.1 to 4.0 ms, p99 15 to 18 ms). Its process held the
+   * handler alone: middy, Powertools, signature verification, parsing, the use case and the AWS
+   * SDK's DynamoDB client (dynalite ran in a child process). The highest mean is used.
+   */
+  webhookCpuMsPerEvent: 5,
+  /**
+   * CPU time of a cold start: importing a function's bundle as `cdk synth` builds it, with the
+   * AWS SDK (0.26 to 0.43 s, `process.cpuUsage()` around `import()`), plus its first event (lazy
+   * clients, the first secret read: 0.02 to 0.10 s in `bench:webhooks`).
+   */
+  coldStartCpuMs: 500,
+  /**
+   * CPU time of one backfill run of the benchmark's large clinic (`bench:backfill`, `cpu`: 8.07
+   * to 8.26 s over three runs): 544 Stripe list requests, 41,386 record changes.
+   */
+  backfillCpuSecondsPerRun: 8.3,
+  /**
+   * That run's wall time with CPU to spare (24.8 to 25.8 s; the measured process used a third of
+   * a core): Stripe's pace of 24 requests/s alone needs 22.7 s. The highest is used.
+   */
+  backfillIoBoundSecondsPerRun: 26,
+  /** Record changes of that run; each is an item written to the table and to gsi1. */
+  backfillRecordChangesPerRun: 41_386,
+} as const;
+
+// ---- Assumptions -------------------------------------------------------------------------------
+
+export const ASSUMED = {
+  /** One single-item DynamoDB request from Lambda in the same region. */
+  dynamoDbMs: 5,
+  /** One Secrets Manager or SQS request. */
+  awsServiceMs: 20,
+  /** One Stripe API call (the OAuth token exchange, a deauthorization). */
+  stripeMs: 500,
+  /** Capacity is sized for twice the demand: p99 latencies, slower cores, cold starts. */
+  headroom: 2,
+} as const;
+
+// ---- Memory ------------------------------------------------------------------------------------
+
+export type FunctionKind = 'http' | 'webhook' | 'backfill' | 'revocation' | 'not-found';
+
+/**
+ * Memory per function kind, from the CPU measurements (see {@link wallMs} and the README's
+ * _Capacity_ section for the table):
+ *
+ * - `http`, `webhook`: 1,024 MB. A warm request's 5 ms of CPU takes 35 ms at 256 MB (0.14 vCPU),
+ *   17 ms at 512 MB and 9 ms at 1,024 MB, against about 20 ms waiting for DynamoDB; a cold
+ *   start's 0.5 s of CPU takes 3.5 s, 1.7 s and 0.86 s. At 1,024 MB CPU is no longer the larger
+ *   part of a request and a cold start stays under a second, which matters for people (rarely
+ *   used routes start cold) and for webhook bursts (every new instance starts cold).
+ * - `backfill`: 1,024 MB. The run's 8.3 CPU seconds take 57 s at 256 MB and 29 s at 512 MB, more
+ *   than the 26 s that Stripe's pace takes; at 1,024 MB they take 14 s, so the run is bound by
+ *   Stripe, with the CPU busy about half the time. Peak RSS was 171 to 209 MB: 256 MB would
+ *   leave no margin.
+ * - `revocation`, `not-found`: 256 MB. The revocation worker waits on Stripe and retries later
+ *   anyway; the 404 handler imports 30 ms of code and calls nothing.
+ */
+export const FUNCTION_MEMORY_MB: Readonly<Record<FunctionKind, number>> = {
+  http: 1024,
+  webhook: 1024,
+  backfill: 1024,
+  revocation: 256,
+  'not-found': 256,
+};
+
+/**
+ * Wall time of work needing `cpuMs` of CPU and `ioMs` of waiting, at `memoryMb`. `serial` work
+ * (one request: compute, wait, compute) adds the two; `overlapped` work (the backfill reads
+ * ahead while it writes) takes the larger, since waiting and computing happen at once.
+ */
+export function wallMs(
+  work: { readonly cpuMs: number; readonly ioMs: number; readonly overlap: 'serial' | 'overlapped' },
+  memoryMb: number,
+): number {
+  const cpu = work.cpuMs / vcpuShare(memoryMb);
+  return work.overlap === 'serial' ? cpu + work.ioMs : Math.max(cpu, work.ioMs);
+}
+
+/** Seconds a cold start's CPU takes at `memoryMb`. */
+export function coldStartSeconds(memoryMb: number): number {
+  return MEASURED.coldStartCpuMs / vcpuShare(memoryMb) / 1000;
+}
+
+// ---- HTTP routes -------------------------------------------------------------------------------
+
+/** The bursts of Stripe events the webhook intake must take, per endpoint. */
+export const WEBHOOK_TARGET_EVENTS_PER_SECOND = 1000;
+
+/** Every HTTP function keeps at least this many instances, so a few people at once never wait. */
+export const MIN_HTTP_RESERVED_CONCURRENCY = 5;
+
+export interface RouteCapacity {
+  readonly kind: 'http' | 'webhook' | 'not-found';
+  /** API Gateway's steady rate for the route (requests/s); above it the gateway answers 429. */
+  readonly rateLimit: number;
+  /** API Gateway's token bucket for the route: requests taken at once. */
+  readonly burstLimit: number;
+  /** What a request waits for (from the calls it makes and {@link ASSUMED}), ms. */
+  readonly ioMs: number;
+}
+
+const { dynamoDbMs, awsServiceMs, stripeMs } = ASSUMED;
+/** People: the settings page and its buttons. */
+const PERSON = { kind: 'http', rateLimit: 20, burstLimit: 40 } as const;
+/** Pages that poll (status, every 5 s while open) or page through records (dashboards). */
+const READER = { kind: 'http', rateLimit: 100, burstLimit: 200 } as const;
+/** Stripe's deliveries: a burst of 1,000 events/s, twice that at once. */
+const STRIPE = {
+  kind: 'webhook',
+  rateLimit: WEBHOOK_TARGET_EVENTS_PER_SECOND,
+  burstLimit: 2 * WEBHOOK_TARGET_EVENTS_PER_SECOND,
+} as const;
+
+/**
+ * Throttle and expected waiting per route of functions/routes.ts, by route name. The OAuth
+ * callback is as modest as the button that starts it; the webhook endpoints take Stripe's bursts
+ * (a lease, a journal entry, the record and the completion: 4 DynamoDB requests in series).
+ */
+export const ROUTE_CAPACITY: Readonly<Record<string, RouteCapacity>> = {
+  ConnectStart: { ...PERSON, ioMs: 2 * dynamoDbMs },
+  ConnectCallback: { ...PERSON, ioMs: 6 * dynamoDbMs + stripeMs + 2 * awsServiceMs },
+  ConnectStatus: { ...READER, ioMs: 3 * dynamoDbMs },
+  WebhookSecret: { ...PERSON, ioMs: 2 * dynamoDbMs + 2 * awsServiceMs },
+  Disconnect: { ...PERSON, ioMs: 5 * dynamoDbMs + stripeMs + 2 * awsServiceMs },
+  BackfillRequest: { ...PERSON, ioMs: 3 * dynamoDbMs + awsServiceMs },
+  WebhookTenant: { ...STRIPE, ioMs: 4 * dynamoDbMs },
+  WebhookConnect: { ...STRIPE, ioMs: 4 * dynamoDbMs },
+  RecordsRead: { ...READER, ioMs: 2 * dynamoDbMs },
+};
+
+/** `$default` (the JSON 404): the stage's default throttle, enough for clients' mistakes. */
+export const NOT_FOUND_CAPACITY: RouteCapacity = {
+  kind: 'not-found',
+  rateLimit: 50,
+  burstLimit: 100,
+  ioMs: 0,
+};
+
+/** The route's capacity; throws for a route the model does not know, so none goes unsized. */
+export function routeCapacity(name: string): RouteCapacity {
+  const capacity = ROUTE_CAPACITY[name];
+  if (!capacity) throw new Error(`infra/capacity-model.ts has no ROUTE_CAPACITY for route ${name}`);
+  return capacity;
+}
+
+/**
+ * A request's wall time at the route's memory. The webhook handler's CPU time stands for every
+ * HTTP function: they share middy, Powertools and the AWS SDK and make a few calls each.
+ */
+export function requestWallMs(capacity: RouteCapacity): number {
+  return wallMs(
+    { cpuMs: MEASURED.webhookCpuMsPerEvent, ioMs: capacity.ioMs, overlap: 'serial' },
+    FUNCTION_MEMORY_MB[capacity.kind],
+  );
+}
+
+/**
+ * Reserved concurrency of a route's function: instances in flight at the route's rate limit
+ * (rate × wall time, Little's law) times the headroom, at least the HTTP minimum. It is also a
+ * cap, so the function's capacity (reserved ÷ wall time) must stay above the route's rate: then
+ * floods meet the gateway's 429, not Lambda's throttle (which API Gateway answers with 500).
+ */
+export function routeReservedConcurrency(capacity: RouteCapacity): number {
+  const inFlight = (capacity.rateLimit * requestWallMs(capacity)) / 1000;
+  return Math.max(MIN_HTTP_RESERVED_CONCURRENCY, Math.ceil(inFlight * ASSUMED.headroom));
+}
+
+/** Requests per second a route's function serves at its reserved concurrency. */
+export function routeCapacityPerSecond(capacity: RouteCapacity): number {
+  return routeReservedConcurrency(capacity) / (requestWallMs(capacity) / 1000);
+}
+
+// ---- Queue workers -----------------------------------------------------------------------------
+
+/** Revocations are rare (a disconnect whose inline revocation failed): the SQS minimum suffices. */
+export const REVOCATION_WORKER_CONCURRENCY = SQS_EVENT_SOURCE_MIN_CONCURRENCY;
+
+/** How many tenants must be onboarded (their 90-day backfill done) within how long. */
+export const ONBOARDING_TARGET = {
+  tenants: 10_000,
+  withinSeconds: 24 * 3600,
+  /**
+   * Workers are sized for twice the demand: connects cluster in working hours (half the day),
+   * and a tenant whose own traffic takes part of its Stripe account's limit gets its pace halved
+   * on 429s. The benchmark's clinic (30,000 invoices in 180 days) is already a large one.
+   */
+  safety: 2,
+} as const;
+
+/**
+ * Wall time of one backfill run at the worker's memory: the larger of its CPU time and Stripe's
+ * pace, since reading ahead overlaps the two. Stripe's limits are per account (100 requests/s
+ * live, 25/s per endpoint), and a run paces itself at 24 requests/s on its own account, so
+ * workers on different tenants do not slow each other down at Stripe.
+ */
+export function backfillSecondsPerTenant(memoryMb = FUNCTION_MEMORY_MB.backfill): number {
+  return (
+    wallMs(
+      {
+        cpuMs: MEASURED.backfillCpuSecondsPerRun * 1000,
+        ioMs: MEASURED.backfillIoBoundSecondsPerRun * 1000,
+        overlap: 'overlapped',
+      },
+      memoryMb,
+    ) / 1000
+  );
+}
+
+/** Tenants a day that `workers` backfill workers onboard, back to back. */
+export function backfillTenantsPerDay(workers: number): number {
+  return (workers * 24 * 3600) / backfillSecondsPerTenant();
+}
+
+/**
+ * The default of the BackfillConcurrency parameter: workers that onboard the target within its
+ * time, with the safety factor: ceil(10,000 × 26 s × 2 / 86,400 s) = 7.
+ */
+export const DEFAULT_BACKFILL_CONCURRENCY = Math.max(
+  SQS_EVENT_SOURCE_MIN_CONCURRENCY,
+  Math.ceil(
+    (ONBOARDING_TARGET.tenants * backfillSecondsPerTenant() * ONBOARDING_TARGET.safety) /
+      ONBOARDING_TARGET.withinSeconds,
+  ),
+);
+
+/**
+ * Write units a second one running backfill takes from the table: every record change is an
+ * item write to the table and one to gsi1 (records are under 1 KB), over the run's wall time:
+ * 2 × 41,386 / 26 s ≈ 3,200.
+ */
+export const BACKFILL_WRITE_UNITS_PER_WORKER = Math.ceil(
+  (2 * MEASURED.backfillRecordChangesPerRun) / backfillSecondsPerTenant(),
+);
+
+/**
+ * The parameter's maximum: as many workers as the table's default write quota of 40,000 units/s
+ * carries (40,000 / 3,200 = 12). More would only trade Stripe's wait for DynamoDB throttling.
+ */
+export const MAX_BACKFILL_CONCURRENCY = Math.floor(
+  DYNAMODB_TABLE_WRITE_UNITS_QUOTA / BACKFILL_WRITE_UNITS_PER_WORKER,
+);

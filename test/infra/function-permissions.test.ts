@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backfillWorker, httpRoutes, notFoundRoute, revocationWorker } from '#functions/routes.ts';
+import { createApp } from '#infra/app.ts';
+import type { CompassStripeConnectStack } from '#infra/compass-stripe-connect-stack.ts';
+import { EVENT_SOURCE_ACTIONS } from '#infra/function-permissions.ts';
+import { flatten } from '#infra/nag-findings.ts';
+
+/**
+ * The roles as the template writes them. What each grant is *for* is proved by the IAM-enforced
+ * integration tests and `npm run test:iam-mutations`; these assertions pin the shape AWS sees.
+ */
+
+const allFunctions = [...httpRoutes, notFoundRoute, revocationWorker, backfillWorker].map((f) => f.name);
+
+interface Statement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+let stack: CompassStripeConnectStack;
+let template: Template;
+let outdir: string;
+
+beforeAll(() => {
+  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  outdir = mkdtempSync(join(tmpdir(), 'cdk-permissions-test-'));
+  ({ stack } = createApp({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] }, outdir }));
+  template = Template.fromStack(stack);
+}, 120_000);
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+function fn(name: string) {
+  const found = stack.functions.get(name);
+  if (!found) throw new Error(`no function ${name}`);
+  return found;
+}
+
+/** The statements of the managed policies attached to the function's role. */
+function statementsOf(name: string): (Statement & { resources: string[]; actions: string[] })[] {
+  const role = logicalId(fn(name).role);
+  return Object.values(template.findResources('AWS::IAM::ManagedPolicy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+    .map((s) => ({ ...s, actions: asArray(s.Action), resources: asArray(s.Resource).map(flatten) }));
+}
+
+const grants = (name: string, action: string) =>
+  statementsOf(name).filter((s) => s.Effect === 'Allow' && s.actions.includes(action));
+
+describe('roles', () => {
+  it('hold no inline policy and no AWS-managed policy: one customer-managed policy each', () => {
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    for (const name of allFunctions) {
+      const role = template.findResources('AWS::IAM::Role')[logicalId(fn(name).role)];
+      expect(role?.Properties.Policies, name).toBeUndefined();
+      expect(role?.Properties.ManagedPolicyArns, name).toBeUndefined();
+      const attached = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).filter((p) =>
+        (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === logicalId(fn(name).role)),
+      );
+      expect(attached, name).toHaveLength(1);
+    }
+  });
+
+  it.each(allFunctions.map((name) => [name]))(
+    '%s: is created after its policy (else AWS may invoke it, or create its event source, without it)',
+    (name) => {
+      const resource = template.findResources('AWS::Lambda::Function')[logicalId(fn(name).function)];
+      const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy'))
+        .filter(([, p]) =>
+          (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === logicalId(fn(name).role)),
+        )
+        .map(([id]) => id);
+      expect(resource?.DependsOn ?? [], name).toEqual(expect.arrayContaining(policies));
+    },
+  );
+
+  it.each(allFunctions.map((name) => [name]))(
+    '%s: writes only to its own log group and traces to X-Ray (what Lambda does on its behalf)',
+    (name) => {
+      const logs = statementsOf(name).filter((s) => s.actions.some((a) => a.startsWith('logs:')));
+      expect(logs).toHaveLength(1);
+      expect(logs[0]?.actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs[0]?.resources).toEqual([`<${logicalId(fn(name).logGroup)}.Arn>`]);
+      const xray = statementsOf(name).filter((s) => s.actions.some((a) => a.startsWith('xray:')));
+      expect(xray.flatMap((s) => s.actions).sort()).toEqual([
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+    },
+  );
+
+  it('lets only the two workers read their own queue, with exactly what the SQS event source needs', () => {
+    const consumers = (queue: string) =>
+      allFunctions.filter((name) =>
+        statementsOf(name).some(
+          (s) => s.actions.includes('sqs:ReceiveMessage') && s.resources.includes(`<${queue}.Arn>`),
+        ),
+      );
+    expect(consumers(logicalId(stack.queues.revocation.queue))).toEqual([revocationWorker.name]);
+    expect(consumers(logicalId(stack.queues.backfill.queue))).toEqual([backfillWorker.name]);
+    for (const name of [revocationWorker.name, backfillWorker.name]) {
+      const source = statementsOf(name).filter((s) => s.Sid === 'LambdaSqsEventSource');
+      expect(source.flatMap((s) => s.actions).sort()).toEqual([...EVENT_SOURCE_ACTIONS].sort());
+    }
+  });
+});
+
+describe('table', () => {
+  const tableArn = () => `<${logicalId(stack.storage.table)}.Arn>`;
+
+  it('no function may Scan, and only the backfill worker may BatchWriteItem or BatchGetItem', () => {
+    for (const name of allFunctions) {
+      expect(grants(name, 'dynamodb:Scan'), name).toEqual([]);
+      const batch = [...grants(name, 'dynamodb:BatchWriteItem'), ...grants(name, 'dynamodb:BatchGetItem')];
+      expect(batch.length > 0, name).toBe(name === backfillWorker.name);
+    }
+  });
+
+  it('limits every item action on the table to the partition key prefixes the function names', () => {
+    for (const name of allFunctions) {
+      for (const statement of statementsOf(name)) {
+        if (!statement.actions.some((a) => a.startsWith('dynamodb:'))) continue;
+        if (statement.resources.every((r) => r === `${tableArn()}/index/gsi1`)) {
+          expect(statement.actions, name).toEqual(['dynamodb:Query']);
+          continue;
+        }
+        expect(statement.resources, name).toEqual([tableArn()]);
+        const prefixes = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+        expect(asArray(prefixes ?? []).length, `${name} ${statement.actions}`).toBeGreaterThan(0);
+        for (const prefix of asArray(prefixes ?? [])) expect(prefix).toMatch(/^[A-Z_]+#\*$/);
+        // ForAllValues is true for a request with no key at all: only item actions may carry it.
+        for (const action of statement.actions) {
+          expect(action).toMatch(
+            /^dynamodb:(GetItem|Query|BatchGetItem|PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/,
+          );
+        }
+      }
+    }
+  });
+
+  it('the public webhook functions write only the ledger, journal, records and tenant rows (+ claims for a deauthorization)', () => {
+    const writes = (name: string) =>
+      statementsOf(name)
+        .filter((s) => s.actions.some((a) => /^dynamodb:(Put|Update|Delete)Item$/.test(a)))
+        .flatMap((s) => asArray(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []));
+    expect([...new Set(writes('WebhookTenant'))].sort()).toEqual([
+      'JOURNAL#*',
+      'LEDGER#*',
+      'REC#*',
+      'TENANT#*',
+    ]);
+    expect([...new Set(writes('WebhookConnect'))].sort()).toEqual([
+      'JOURNAL#*',
+      'LEDGER#*',
+      'REC#*',
+      'STRIPE_ACCOUNT#*',
+      'TENANT#*',
+    ]);
+  });
+});
+
+describe('secrets', () => {
+  const tokens = ':secret:compass-stripe-connect/stripe/oauth/*';
+  const webhookSecrets = ':secret:compass-stripe-connect/stripe/webhook/*';
+  const readers = (pattern: string) =>
+    allFunctions.filter((name) =>
+      grants(name, 'secretsmanager:GetSecretValue').some((s) => s.resources.some((r) => r.endsWith(pattern))),
+    );
+
+  it('no function reads an OAuth token: it is written at connect and deleted at disconnect only', () => {
+    expect(readers(tokens)).toEqual([]);
+  });
+
+  it('only the tenant webhook function reads the tenants’ webhook signing secrets', () => {
+    expect(readers(webhookSecrets)).toEqual(['WebhookTenant']);
+  });
+
+  it('the public webhook functions read no secret but their signing secrets', () => {
+    for (const name of ['WebhookTenant', 'WebhookConnect']) {
+      const read = grants(name, 'secretsmanager:GetSecretValue').flatMap((s) => s.resources);
+      for (const resource of read) {
+        expect(resource, name).toMatch(/stripe\/webhook\/\*$|<ConnectWebhookSecretName>-\?{6}$/);
+      }
+    }
+  });
+
+  it('reads the platform key only where Stripe is called with it', () => {
+    const platformKey = allFunctions.filter((name) =>
+      grants(name, 'secretsmanager:GetSecretValue').some((s) =>
+        s.resources.some((r) => r.includes('<StripeSecretKeySecretName>')),
+      ),
+    );
+    expect(platformKey.sort()).toEqual([
+      'BackfillWorker',
+      'ConnectCallback',
+      'Disconnect',
+      'RevocationWorker',
+    ]);
+  });
+
+  it('grants no secretsmanager, sqs or dynamodb action on "*" or with a wildcard action', () => {
+    for (const name of allFunctions) {
+      for (const statement of statementsOf(name)) {
+        if (!statement.actions.some((a) => /^(dynamodb|secretsmanager|sqs):/.test(a))) continue;
+        for (const action of statement.actions) expect(action).not.toMatch(/\*/);
+        for (const resource of statement.resources) expect(resource).not.toBe('*');
+      }
+    }
+  });
+});
