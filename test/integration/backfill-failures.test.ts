@@ -12,11 +12,9 @@ import {
   RateLimitedBackfillSource,
 } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
-import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
-import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
-import { createBackfillWorker } from '../../functions/backfill-worker.ts';
 import { BACKFILL_MAX_RECEIVES } from '../../functions/routes.ts';
 import { stripeEvent } from '../fixtures/stripe-objects.ts';
+import { createBackfillWorker, requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
@@ -94,7 +92,7 @@ describe('a run given up on its last receive', () => {
       return result;
     });
     const worker = createBackfillWorker({
-      ...app.deps,
+      ...app.depsFor('BackfillWorker'),
       records: new DynamoDbRecordStore(db, app.tableName),
       backfillSource: backfillDeps(app).source,
     });

@@ -7,9 +7,8 @@ import {
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import type { ChangeJournal, JournalEntry } from '#shared/ports/change-journal.ts';
-import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
-import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
 import { stripeEvent } from '../fixtures/stripe-objects.ts';
+import { requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';
@@ -161,7 +160,7 @@ describe('backfill batches and webhook events', () => {
 
   it('a webhook whose journal write fails changes nothing and answers a retryable error', async () => {
     await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
-    const journal = app.deps.journal as DynamoDbChangeJournal;
+    const journal = app.depsFor('WebhookConnect').journal as DynamoDbChangeJournal;
     const append = journal.append.bind(journal);
     journal.append = async () => {
       throw Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: {} });

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
-import { createBackfillWorker } from '../../functions/backfill-worker.ts';
+import {
+  createBackfillRequestHandler,
+  createBackfillWorker,
+  requestBackfill,
+} from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { bearer, handlersFor } from '../support/handlers.ts';
 import { createTestApp, httpEvent, lambdaContext, type TestApp, tenantA } from '../support/harness.ts';
@@ -18,7 +21,7 @@ beforeEach(async () => {
 afterEach(() => app.close());
 
 function worker() {
-  return createBackfillWorker({ ...app.deps, backfillSource: backfillDeps(app).source });
+  return createBackfillWorker({ ...app.depsFor('BackfillWorker'), backfillSource: backfillDeps(app).source });
 }
 
 const sqs = sqsEvent;
@@ -73,6 +76,25 @@ describe('backfill worker', () => {
     });
   });
 
+  it("reads Stripe as deployed: the platform key from Secrets Manager, through the worker's own paced source", async () => {
+    const clinic = await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
+    const runId = await requestBackfill({ ...app.deps, clock: app.clock }, 'tenant_a', 90);
+    const deployed = createBackfillWorker(app.depsFor('BackfillWorker'));
+    const response = await deployed(sqs({ tenantId: 'tenant_a', days: 90, runId }), workerContext);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await app.deps.backfillStatus.get('tenant_a')).toMatchObject({
+      status: 'succeeded',
+      result: { customersUpserted: clinic.expected.customersUpserted },
+    });
+    // Every list request carried the platform key read from the secret, on behalf of the account.
+    const lists = app.stripe.requests.filter((r) => r.path.startsWith('/v1/'));
+    expect(lists.length).toBeGreaterThan(0);
+    for (const request of lists) {
+      expect(request.headers.authorization).toBe(`Bearer ${app.stripe.secretKey}`);
+      expect(request.headers['stripe-account']).toBe('acct_1Worker');
+    }
+  });
+
   it('answers a direct invocation with the outcome, and refuses a malformed one', async () => {
     const clinic = await connectedClinic(app, 'tenant_a', 'acct_1Worker', SIZE);
     const outcome = await worker()({ tenantId: 'tenant_a', days: 90 }, workerContext);
@@ -117,7 +139,7 @@ describe('backfill worker', () => {
       lambdaContext,
     );
     const job = app.queues.sent[0]?.job;
-    app.deps.records.applySnapshot = async () => {
+    app.depsFor('BackfillWorker').records.applySnapshot = async () => {
       throw Object.assign(new Error('throttled'), {
         name: 'ProvisionedThroughputExceededException',
         $metadata: {},
@@ -141,15 +163,16 @@ describe('backfill worker', () => {
       lambdaContext,
     );
     const job = app.queues.sent[0]?.job;
-    const applySnapshot = app.deps.records.applySnapshot.bind(app.deps.records);
-    app.deps.records.applySnapshot = async () => {
+    const records = app.depsFor('BackfillWorker').records;
+    const applySnapshot = records.applySnapshot.bind(records);
+    app.depsFor('BackfillWorker').records.applySnapshot = async () => {
       throw Object.assign(new Error('throttled'), {
         name: 'ProvisionedThroughputExceededException',
         $metadata: {},
       });
     };
     await expect(worker()(sqs(job), workerContext)).rejects.toThrow(/All records failed/);
-    app.deps.records.applySnapshot = applySnapshot;
+    records.applySnapshot = applySnapshot;
     app.clock.advance(16 * 60_000);
     expect(await worker()(sqs(job), workerContext)).toEqual({ batchItemFailures: [] });
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('succeeded');

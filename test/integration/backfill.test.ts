@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requestBackfill } from '#shared/use-cases/backfill/request-backfill.ts';
-import { runBackfill } from '#shared/use-cases/backfill/run-backfill.ts';
+import { requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, type TestApp, tenantA } from '../support/harness.ts';

@@ -108,9 +108,13 @@ describe('GET /api/connect/stripe/callback', () => {
       status: 'connected',
       connectedAt: app.clock.now().toISOString(),
     });
-    const credential = await app.deps.credentials.get('tenant_a');
-    expect(credential?.token.stripe_user_id).toBe('acct_1ClinicA');
-    expect(credential?.token.access_token).toMatch(/^sk_test_/);
+    const credential = await app.deps.tokens.get('tenant_a');
+    expect(credential?.stripe_user_id).toBe('acct_1ClinicA');
+    expect(credential?.access_token).toMatch(/^sk_test_/);
+    // Only what is needed of Stripe's token response is kept.
+    expect(Object.keys(credential ?? {}).sort()).toEqual(
+      ['access_token', 'livemode', 'refresh_token', 'scope', 'stripe_user_id'].sort(),
+    );
     expect(app.queues.sent).toEqual([
       {
         queue: 'backfill',
@@ -121,7 +125,7 @@ describe('GET /api/connect/stripe/callback', () => {
     expect((await app.deps.backfillStatus.get('tenant_a'))?.status).toBe('queued');
     // The DynamoDB side holds no secret at all.
     const table = JSON.stringify(await scanTable());
-    expect(table).not.toContain(credential?.token.access_token);
+    expect(table).not.toContain(credential?.access_token);
     expect(table).not.toContain(code);
     expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(1);
     expect(app.stripe.requestsTo('/oauth/token')[0]?.params).toMatchObject({
@@ -287,7 +291,7 @@ describe('GET /api/connect/stripe/callback', () => {
       expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
       expect(app.stripe.requestsTo('/oauth/token')).toHaveLength(1);
       expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
-      expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+      expect(await app.deps.tokens.get('tenant_a')).toBeUndefined();
     },
   );
 
@@ -336,7 +340,7 @@ describe('GET /api/connect/stripe/callback', () => {
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(app.stripe.isConnected('acct_1Shared')).toBe(true);
     expect(await app.deps.integrations.getByTenant('tenant_b')).toBeUndefined();
-    expect(await app.deps.credentials.get('tenant_b')).toBeUndefined();
+    expect(await app.deps.tokens.get('tenant_b')).toBeUndefined();
     expect((await app.deps.integrations.getByTenant('tenant_a'))?.status).toBe('connected');
   });
 
@@ -379,11 +383,11 @@ describe('GET /api/connect/stripe/callback', () => {
 
   it('lets a tenant reconnect the same account, keeping its webhook secret', async () => {
     await connect(tokenA, 'acct_1ClinicA');
-    await app.deps.credentials.setWebhookSecret('tenant_a', `whsec_${'a'.repeat(32)}`);
+    await app.deps.webhookSecrets.save('tenant_a', `whsec_${'a'.repeat(32)}`);
     await app.deps.integrations.setWebhookSecretConfigured('tenant_a', true);
     const { response } = await connect(tokenA, 'acct_1ClinicA');
     expect(response.headers.location).toBe(`${SETTINGS}?connected=stripe`);
-    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(`whsec_${'a'.repeat(32)}`);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(`whsec_${'a'.repeat(32)}`);
     expect((await app.deps.integrations.getByTenant('tenant_a'))?.webhookSecretConfigured).toBe(true);
   });
 
@@ -408,15 +412,16 @@ describe('GET /api/connect/stripe/callback', () => {
 
   it('when storing fails after the exchange: stripe_exchange_failed, claim freed, the new access queued for revocation', async () => {
     const flow = await beginConnect(handlers, tokenA);
-    const save = app.deps.credentials.saveToken.bind(app.deps.credentials);
-    app.deps.credentials.saveToken = async () => {
+    const tokens = app.depsFor('ConnectCallback').tokens;
+    const save = tokens.save.bind(tokens);
+    tokens.save = async () => {
       throw Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: {} });
     };
     const response = await handlers.callback({
       query: callbackQuery({ code: app.stripe.issueCode('acct_1Orphan'), state: flow.state }),
       cookies: [flow.cookie],
     });
-    app.deps.credentials.saveToken = save;
+    tokens.save = save;
     expect(response.statusCode).toBe(302);
     expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
     expect(await app.deps.integrations.accountHolder('acct_1Orphan')).toBeUndefined();
@@ -431,7 +436,7 @@ describe('GET /api/connect/stripe/callback', () => {
 
   it('when DynamoDB fails after the exchange: still a redirect (never a 5xx page), with the access queued for revocation', async () => {
     const flow = await beginConnect(handlers, tokenA);
-    app.deps.integrations.claimAccount = async () => {
+    app.depsFor('ConnectCallback').integrations.claimAccount = async () => {
       throw Object.assign(new Error('down'), { name: 'InternalServerError', $metadata: {} });
     };
     const response = await handlers.callback({
@@ -463,7 +468,7 @@ describe('GET /api/connect/stripe/callback', () => {
 
   it('switching accounts while the queue is down keeps the old connection whole', async () => {
     await connect(tokenA, 'acct_1Old');
-    const oldToken = (await app.deps.credentials.get('tenant_a'))?.token.access_token;
+    const oldToken = (await app.deps.tokens.get('tenant_a'))?.access_token;
     app.queues.enqueueRevocation = async () => {
       throw Object.assign(new Error('queue down'), { name: 'ServiceUnavailable', $metadata: {} });
     };
@@ -474,7 +479,7 @@ describe('GET /api/connect/stripe/callback', () => {
     });
     expect(response.headers.location).toBe(`${SETTINGS}?error=stripe_exchange_failed`);
     expect((await app.deps.integrations.getByTenant('tenant_a'))?.stripeAccountId).toBe('acct_1Old');
-    expect((await app.deps.credentials.get('tenant_a'))?.token.access_token).toBe(oldToken);
+    expect((await app.deps.tokens.get('tenant_a'))?.access_token).toBe(oldToken);
     expect(await app.deps.integrations.accountHolder('acct_1Old')).toBe('tenant_a');
     expect(await app.deps.integrations.accountHolder('acct_1New')).toBeUndefined();
   });
@@ -490,7 +495,7 @@ describe('GET /api/connect/stripe/callback', () => {
         job: expect.objectContaining({ stripeAccountId: 'acct_1Old' }),
       }),
     );
-    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBeUndefined();
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
     // Another tenant may now connect the old account.
     const other = await connect(tokenB, 'acct_1Old');
     expect(other.response.headers.location).toBe(`${SETTINGS}?connected=stripe`);

@@ -1,6 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRevocationWorker } from '../../functions/revocation-worker.ts';
+import { createRevocationWorker } from '../support/as-deployed.ts';
 import { bearer, beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 import {
   createTestApp,
@@ -155,7 +155,7 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     const response = await putSecret(JSON.stringify({ secret: WHSEC }));
     expect(response.statusCode).toBe(204);
     expect(response.body).toBe('');
-    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
     const status = await handlers.status({ headers: bearer(tokenA) });
     expect(status.json()).toMatchObject({ webhookSecretConfigured: true });
     expect(status.body).not.toContain(WHSEC);
@@ -166,7 +166,7 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     const body = Buffer.from(JSON.stringify({ secret: WHSEC })).toString('base64');
     const response = await putSecret(body, tokenA, { isBase64Encoded: true });
     expect(response.statusCode).toBe(204);
-    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
   });
 
   it.each([
@@ -203,14 +203,14 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     expect(response.json()).toEqual({ error, message: expect.any(String) });
     expect(response.body.length).toBeLessThan(400);
     expect(response.body).not.toContain('<script>');
-    expect((await app.deps.credentials.get('tenant_a'))?.webhookSecret).toBe(WHSEC);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
   });
 
   it('answers 404 not_connected when Stripe is not connected, and stores nothing', async () => {
     const response = await putSecret(JSON.stringify({ secret: WHSEC }));
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ error: 'not_connected' });
-    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
   });
 });
 
@@ -218,14 +218,15 @@ describe('DELETE /api/connect/stripe', () => {
   async function expectNothingLeft() {
     expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
     expect(await app.deps.integrations.findByStripeAccount('acct_1ClinicA')).toBeUndefined();
-    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.tokens.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
     expect(await app.deps.backfillStatus.get('tenant_a')).toBeUndefined();
     const status = await handlers.status({ headers: bearer(tokenA) });
     expect(status.json()).toMatchObject({ connected: false, webhookSecretConfigured: false });
   }
 
   const revocationJobs = () => app.queues.sent.filter((m) => m.queue === 'revocation');
-  const worker = () => createRevocationWorker(app.deps);
+  const worker = () => createRevocationWorker(app.depsFor('RevocationWorker'));
   const runWorker = (job: unknown) => worker()(sqsEvent(job), lambdaContext);
 
   it('revokes at Stripe with client_id and stripe_user_id, then deletes every credential', async () => {
@@ -311,7 +312,7 @@ describe('DELETE /api/connect/stripe', () => {
     expect(failed.statusCode).toBe(503);
     expect(failed.json()).toMatchObject({ error: 'temporarily_unavailable' });
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
-    expect(await app.deps.credentials.get('tenant_a')).toBeDefined();
+    expect(await app.deps.tokens.get('tenant_a')).toBeDefined();
     expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({
       connected: false,
       state: 'disconnecting',
@@ -339,7 +340,7 @@ describe('DELETE /api/connect/stripe', () => {
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
     expect((await app.deps.integrations.getByTenant('tenant_b'))?.status).toBe('connected');
-    expect(await app.deps.credentials.get('tenant_b')).toBeDefined();
+    expect(await app.deps.tokens.get('tenant_b')).toBeDefined();
     expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
   });
 });
@@ -354,7 +355,10 @@ describe('revocation worker', () => {
       firstFailedAt: app.clock.now().toISOString(),
       attempt: 1,
     };
-    const result = await createRevocationWorker(app.deps)(sqsEvent(job), lambdaContext);
+    const result = await createRevocationWorker(app.depsFor('RevocationWorker'))(
+      sqsEvent(job),
+      lambdaContext,
+    );
     expect(result.batchItemFailures).toEqual([]);
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(app.stripe.isConnected('acct_1InFlight')).toBe(true);
@@ -368,14 +372,14 @@ describe('revocation worker', () => {
       firstFailedAt: app.clock.now().toISOString(),
       attempt: 1,
     };
-    await createRevocationWorker(app.deps)(sqsEvent(job), lambdaContext);
+    await createRevocationWorker(app.depsFor('RevocationWorker'))(sqsEvent(job), lambdaContext);
     expect(app.stripe.isConnected('acct_1Gone')).toBe(false);
     expect(await app.deps.integrations.accountHolder('acct_1Gone')).toBeUndefined();
   });
 
   it('does not revoke an account that a tenant has connected again since', async () => {
     await connect();
-    const worker = createRevocationWorker(app.deps);
+    const worker = createRevocationWorker(app.depsFor('RevocationWorker'));
     const job = {
       tenantId: 'tenant_x',
       stripeAccountId: 'acct_1ClinicA',
@@ -389,7 +393,7 @@ describe('revocation worker', () => {
   });
 
   it('gives up after 3 days: the message fails so SQS moves it to the alarmed DLQ', async () => {
-    const worker = createRevocationWorker(app.deps);
+    const worker = createRevocationWorker(app.depsFor('RevocationWorker'));
     app.stripe.connected.set('acct_1Gone', new Set(['sk_test_x']));
     app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 500 });
     const firstFailedAt = new Date(app.clock.now().getTime() - 3 * 24 * 3600 * 1000 - 1).toISOString();
@@ -401,7 +405,7 @@ describe('revocation worker', () => {
   });
 
   it('reports only the malformed record of a batch as failed', async () => {
-    const worker = createRevocationWorker(app.deps);
+    const worker = createRevocationWorker(app.depsFor('RevocationWorker'));
     app.stripe.connected.set('acct_1Gone', new Set(['sk_test_x']));
     const good = {
       tenantId: 'tenant_a',

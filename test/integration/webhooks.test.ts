@@ -484,9 +484,10 @@ describe('hostile and broken requests change nothing', () => {
   }
 
   it('answers 5xx (so Stripe retries) when DynamoDB fails, and the retry applies the event once', async () => {
-    const apply = app.deps.records.apply.bind(app.deps.records);
+    const records = app.depsFor('WebhookTenant').records;
+    const apply = records.apply.bind(records);
     let calls = 0;
-    app.deps.records.apply = async (...args) => {
+    records.apply = async (...args) => {
       const outcome = await apply(...args);
       calls += 1;
       // Fails after the record write, as a DynamoDB fault would surface.
@@ -517,8 +518,9 @@ describe('hostile and broken requests change nothing', () => {
 describe('exactly once', () => {
   it('10 concurrent deliveries of one event have one effect', async () => {
     let applied = 0;
-    const apply = app.deps.records.apply.bind(app.deps.records);
-    app.deps.records.apply = async (...args) => {
+    const records = app.depsFor('WebhookTenant').records;
+    const apply = records.apply.bind(records);
+    records.apply = async (...args) => {
       applied += 1;
       return apply(...args);
     };
@@ -549,6 +551,20 @@ describe('POST /api/webhooks/stripe-connect', () => {
       webhook: Record<string, unknown>;
     }>();
     expect(status.webhook).toMatchObject({ connectEndpoint: { lastEventAt: app.clock.now().toISOString() } });
+  });
+
+  it('a refund of an invoice payment follows the invoice link, on this endpoint too', async () => {
+    await postConnect(stripeEvent('invoice.paid', current.invoice(), { account: ACCOUNT_A, created: T0 }));
+    await postConnect(
+      stripeEvent('invoice_payment.paid', current.invoicePayment(), { account: ACCOUNT_A, created: T0 + 1 }),
+    );
+    await postConnect(
+      stripeEvent('charge.refunded', current.charge({ amount_refunded: 700 }), {
+        account: ACCOUNT_A,
+        created: T0 + 2,
+      }),
+    );
+    expect(await read('orders')).toEqual([expect.objectContaining({ id: ids.invoice, amountRefunded: 700 })]);
   });
 
   it('records events of unknown accounts and of the other livemode as ignored, with 200', async () => {
@@ -612,7 +628,8 @@ describe('POST /api/webhooks/stripe-connect', () => {
     expect(response.json()).toMatchObject({ outcome: 'processed' });
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(await app.deps.integrations.getByTenant('tenant_a')).toBeUndefined();
-    expect(await app.deps.credentials.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.tokens.get('tenant_a')).toBeUndefined();
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
     expect(app.queues.sent.filter((m) => m.queue === 'revocation')).toHaveLength(0);
     expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({ connected: false });
   });

@@ -1,14 +1,17 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import type { HttpResponse } from '../../functions/commons/http.ts';
 import { createConnectCallbackHandler } from '../../functions/connect-callback.ts';
 import { createConnectStartHandler } from '../../functions/connect-start.ts';
 import { createConnectStatusHandler } from '../../functions/connect-status.ts';
 import { createDisconnectHandler } from '../../functions/disconnect.ts';
 import { createRecordsReadHandler } from '../../functions/records-read.ts';
+import { httpRoutes } from '../../functions/routes.ts';
 import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { type EventOptions, httpEvent, lambdaContext, type TestApp } from './harness.ts';
+import { asFunction } from './iam/iam-enforcement.ts';
 
 export interface CalledResponse extends HttpResponse {
   readonly statusCode: number;
@@ -18,16 +21,33 @@ export interface CalledResponse extends HttpResponse {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** The route of functions/routes.ts that API Gateway would send this request to. */
+function routeNamed(method: string, path: string): string {
+  const route = httpRoutes.find(
+    (r) => r.method === method && new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path),
+  );
+  if (!route) throw new Error(`No route answers ${method} ${path}`);
+  return route.name;
+}
+
 /** Calls the real handler factories with the test app's dependencies. */
 export function handlersFor(app: TestApp) {
-  const wrap =
-    (
-      handler: (event: APIGatewayProxyEventV2, context: typeof lambdaContext) => Promise<HttpResponse>,
-      method: string,
-      path: string,
-    ) =>
-    async (options: EventOptions = {}): Promise<CalledResponse> => {
-      const response = await handler(httpEvent(method, path, options), lambdaContext);
+  const wrap = (
+    factory: (
+      deps: AppDependencies,
+    ) => (event: APIGatewayProxyEventV2, context: typeof lambdaContext) => Promise<HttpResponse>,
+    method: string,
+    path: string,
+  ) => {
+    // As the deployed function: its own container, and every AWS call checked against its role.
+    const name = routeNamed(method, path);
+    let handler: ReturnType<typeof factory> | undefined;
+    return async (options: EventOptions = {}): Promise<CalledResponse> => {
+      handler ??= factory(app.depsFor(name));
+      const call = handler;
+      const response = await asFunction(name, () =>
+        call(httpEvent(method, path, options), { ...lambdaContext, functionName: name }),
+      );
       return {
         ...response,
         statusCode: response.statusCode ?? 200,
@@ -37,25 +57,26 @@ export function handlersFor(app: TestApp) {
         json: () => JSON.parse(response.body ?? ''),
       };
     };
+  };
   return {
-    start: wrap(createConnectStartHandler(app.deps), 'GET', '/api/connect/stripe'),
-    callback: wrap(createConnectCallbackHandler(app.deps), 'GET', '/api/connect/stripe/callback'),
-    status: wrap(createConnectStatusHandler(app.deps), 'GET', '/api/connect/stripe/status'),
-    webhookSecret: wrap(createWebhookSecretHandler(app.deps), 'PUT', '/api/connect/stripe/webhook-secret'),
-    disconnect: wrap(createDisconnectHandler(app.deps), 'DELETE', '/api/connect/stripe'),
+    start: wrap(createConnectStartHandler, 'GET', '/api/connect/stripe'),
+    callback: wrap(createConnectCallbackHandler, 'GET', '/api/connect/stripe/callback'),
+    status: wrap(createConnectStatusHandler, 'GET', '/api/connect/stripe/status'),
+    webhookSecret: wrap(createWebhookSecretHandler, 'PUT', '/api/connect/stripe/webhook-secret'),
+    disconnect: wrap(createDisconnectHandler, 'DELETE', '/api/connect/stripe'),
     tenantWebhook: (slug: string, options: EventOptions = {}) =>
       wrap(
-        createTenantWebhookHandler(app.deps),
+        createTenantWebhookHandler,
         'POST',
         `/api/webhooks/stripe/${slug}`,
       )({
         ...options,
         pathParameters: { slug },
       }),
-    connectWebhook: wrap(createConnectWebhookHandler(app.deps), 'POST', '/api/webhooks/stripe-connect'),
+    connectWebhook: wrap(createConnectWebhookHandler, 'POST', '/api/webhooks/stripe-connect'),
     records: (collection: string, options: EventOptions = {}) =>
       wrap(
-        createRecordsReadHandler(app.deps),
+        createRecordsReadHandler,
         'GET',
         `/api/stripe/${collection}`,
       )({

@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
+import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
-import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
-import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
-import { loadConfig } from '#shared/config/config.ts';
 import type { TenantIdentity } from '#shared/domain/tenant.ts';
 import type { Clock } from '#shared/ports/clock.ts';
+import type { BackfillJob, BackfillQueue, RevocationJob, RevocationQueue } from '#shared/ports/job-queues.ts';
 import type { Log } from '#shared/ports/log.ts';
+import { createAwsDependencies } from '../../functions/commons/aws-dependencies.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
-import { createLocalDependencies } from '../../scripts/local/local-dependencies.ts';
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+import { InMemorySecretsManager, InMemorySqs } from './aws-stand-ins.ts';
+import { dynamoDbRequests, secretsManagerRequests, sqsRequests } from './iam/aws-requests.ts';
+import { enforceIam } from './iam/iam-enforcement.ts';
+import { iamModelFor } from './iam/iam-model.ts';
 
 export const SESSION_SECRET = 'test-session-secret-of-at-least-32-bytes!!';
 /** The platform's Connect endpoint secret in tests. */
@@ -54,14 +56,24 @@ export const tenantA: TenantIdentity = { tenantId: 'tenant_a', tenantSlug: 'clin
 export const tenantB: TenantIdentity = { tenantId: 'tenant_b', tenantSlug: 'clinic-b', userId: 'user_b' };
 
 export interface TestApp {
+  /**
+   * The deployed composition (functions/commons/aws-dependencies.ts) over dynalite, the fake
+   * Stripe and in-memory Secrets Manager and SQS, through SDK clients that enforce, inside
+   * `asFunction(name, …)`, the role the synthesized template gives that function.
+   */
   readonly deps: AppDependencies;
+  /**
+   * The composition one deployed function has: its own caches (secrets, integrations, Stripe
+   * pacing), as a container of that function would, over the same stores and queues.
+   */
+  depsFor(functionName: string): AppDependencies;
   readonly stripe: FakeStripe;
-  readonly queues: InProcessQueues;
+  readonly queues: TestQueues;
+  readonly secrets: InMemorySecretsManager;
   readonly clock: TestClock;
   readonly log: CapturingLog;
   readonly tableName: string;
   readonly dynamoEndpoint: string;
-  readonly secretsDir: string;
   session(
     identity: TenantIdentity,
     options?: { expiresInSeconds?: number; secret?: string },
@@ -69,64 +81,161 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Real dynalite table, real Stripe SDK against the fake, file secrets, in-process queues. */
+export type QueuedMessage =
+  | { readonly queue: 'revocation'; readonly job: RevocationJob; readonly delaySeconds: number }
+  | { readonly queue: 'backfill'; readonly job: BackfillJob; readonly delaySeconds: number };
+
+/** Both queue ports, sending through SQS; `sent` reads back what reached the queues. */
+export class TestQueues implements RevocationQueue, BackfillQueue {
+  constructor(
+    private readonly revocation: RevocationQueue,
+    private readonly backfill: BackfillQueue,
+    private readonly sqs: InMemorySqs,
+  ) {}
+
+  enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void> {
+    return this.revocation.enqueueRevocation(job, delaySeconds);
+  }
+
+  enqueueBackfill(job: BackfillJob, delaySeconds?: number): Promise<void> {
+    return this.backfill.enqueueBackfill(job, delaySeconds);
+  }
+
+  get sent(): QueuedMessage[] {
+    return this.sqs.sent.map(
+      (message) =>
+        ({
+          queue: message.queueName === REVOCATION_QUEUE ? 'revocation' : 'backfill',
+          job: JSON.parse(message.body),
+          delaySeconds: message.delaySeconds,
+        }) as QueuedMessage,
+    );
+  }
+}
+
+const REVOCATION_QUEUE = 'compass-revocation';
+const BACKFILL_QUEUE = 'compass-backfill';
+export const SECRET_PREFIX = 'compass-stripe-connect';
+
+/** Real dynalite table, real Stripe SDK against the fake, in-memory Secrets Manager and SQS. */
 export async function createTestApp(): Promise<TestApp> {
   const dynamoEndpoint = inject('dynamoEndpoint');
+  const { parameters } = inject('iamPolicies');
   const tableName = `test-${randomUUID()}`;
-  const raw = new DynamoDBClient({
-    endpoint: dynamoEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  await createTableIfMissing(raw, tableName);
-  raw.destroy();
+  const dynamoDb = createDynamoDbClient({ endpoint: dynamoEndpoint, region: 'us-east-1' });
+  await createTableIfMissing(dynamoDb, tableName);
 
   const stripe = new FakeStripe();
   const stripeUrl = await stripe.start();
-  const secretsDir = await mkdtemp(join(tmpdir(), 'compass-secrets-'));
   const clock = new TestClock();
   const log = new CapturingLog();
-  const queues = new InProcessQueues();
-  const config = loadConfig(
-    {
-      STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
-      STRIPE_API_BASE_URL: stripeUrl,
-      STRIPE_CONNECT_BASE_URL: 'https://connect.stripe.test',
-      OAUTH_REDIRECT_BASE_URL: 'https://api.compass.test',
-      APP_BASE_URL,
-      SESSION_JWT_SECRET: SESSION_SECRET,
-    },
-    ['stripe', 'oauth', 'session'],
+  const iam = iamModelFor({
+    table: tableName,
+    revocationQueue: REVOCATION_QUEUE,
+    backfillQueue: BACKFILL_QUEUE,
+  });
+
+  const secrets = new InMemorySecretsManager();
+  const platformKeyName = parameters.StripeSecretKeySecretName ?? '';
+  const connectSecretName = parameters.ConnectWebhookSecretName ?? '';
+  secrets.seed(platformKeyName, stripe.secretKey);
+  secrets.seed(connectSecretName, CONNECT_WEBHOOK_SECRET);
+  const secretsManager = new SecretsManagerClient({ region: 'us-east-1' });
+  enforceIam(
+    secretsManager,
+    iam,
+    (operation, input) => secretsManagerRequests(operation, input, (name) => secrets.arnOf(name)),
+    (message) => accessDenied(SecretsManagerServiceException, message),
   );
-  const deps = createLocalDependencies({
-    dynamoEndpoint,
-    tableName,
-    secretsDir,
-    stripe: config.stripe,
-    stripeSecretKey: stripe.secretKey,
-    oauth: config.oauth,
-    sessions: createSessionVerifier(config.session),
-    queues,
+  secrets.attach(secretsManager);
+
+  const sqsStandIn = new InMemorySqs([REVOCATION_QUEUE, BACKFILL_QUEUE]);
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  enforceIam(sqs, iam, sqsRequests, (message) => accessDenied(SQSServiceException, message));
+  sqsStandIn.attach(sqs);
+
+  enforceIam(dynamoDb, iam, dynamoDbRequests, (message) => accessDenied(DynamoDBServiceException, message));
+
+  // What the template gives each function, with this app's resources.
+  const env = {
+    TABLE_NAME: tableName,
+    CREDENTIALS_SECRET_PREFIX: SECRET_PREFIX,
+    STRIPE_SECRET_KEY_SECRET_ID: platformKeyName,
+    STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID: connectSecretName,
+    REVOCATION_QUEUE_URL: sqsStandIn.urlOf(REVOCATION_QUEUE),
+    BACKFILL_QUEUE_URL: sqsStandIn.urlOf(BACKFILL_QUEUE),
+    STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
+    STRIPE_API_BASE_URL: stripeUrl,
+    STRIPE_CONNECT_BASE_URL: 'https://connect.stripe.test',
+    OAUTH_REDIRECT_BASE_URL: 'https://api.compass.test',
+    APP_BASE_URL,
+    SESSION_JWT_SECRET: SESSION_SECRET,
+  };
+  const overrides = { dynamoDb, secretsManager, sqs, clock, log };
+  const first = createAwsDependencies(env, overrides);
+  const queues = new TestQueues(first.revocationQueue, first.backfillQueue, sqsStandIn);
+  const compose = (aws: AppDependencies): AppDependencies => ({
+    states: aws.states,
+    integrations: aws.integrations,
+    tokens: aws.tokens,
+    webhookSecrets: aws.webhookSecrets,
+    backfillStatus: aws.backfillStatus,
+    revocationQueue: queues,
+    backfillQueue: queues,
+    oauth: aws.oauth,
+    sessions: aws.sessions,
+    oauthSettings: aws.oauthSettings,
+    records: aws.records,
+    journal: aws.journal,
+    backfillSource: aws.backfillSource,
+    webhooks: aws.webhooks,
     clock,
     log,
-    connectWebhookSecret: CONNECT_WEBHOOK_SECRET,
   });
+  const deps = compose(first);
+  const byFunction = new Map<string, AppDependencies>();
   return {
     deps,
+    depsFor(functionName) {
+      let built = byFunction.get(functionName);
+      if (!built) {
+        built = compose(createAwsDependencies(env, overrides));
+        byFunction.set(functionName, built);
+      }
+      return built;
+    },
     stripe,
     queues,
+    secrets,
     clock,
     log,
     tableName,
     dynamoEndpoint,
-    secretsDir,
     session: (identity, options) => signSession(identity, options),
     async close() {
-      queues.close();
       await stripe.stop();
-      await rm(secretsDir, { recursive: true, force: true });
+      dynamoDb.destroy();
+      secretsManager.destroy();
+      sqs.destroy();
     },
   };
+}
+
+type ServiceExceptionClass = new (options: {
+  name: string;
+  $fault: 'client';
+  $metadata: { httpStatusCode: number };
+  message: string;
+}) => Error;
+
+/** What the SDK throws when AWS answers 400 AccessDeniedException. */
+function accessDenied(Exception: ServiceExceptionClass, message: string): Error {
+  return new Exception({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
 }
 
 export async function signSession(

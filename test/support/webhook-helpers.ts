@@ -1,6 +1,7 @@
 import type { Handlers } from './handlers.ts';
 import { bearer, beginConnect, callbackQuery } from './handlers.ts';
 import { CONNECT_WEBHOOK_SECRET, type TestApp } from './harness.ts';
+import { asFunction } from './iam/iam-enforcement.ts';
 import { sign as signPayload } from './stripe-signature.ts';
 
 export { sign } from './stripe-signature.ts';
@@ -39,12 +40,17 @@ export async function readAll(handlers: Handlers, token: string, collection: str
   return all;
 }
 
-/** A Connect-endpoint delivery through the real receiver (signature, ledger, journal, records). */
+/**
+ * A Connect-endpoint delivery through the real receiver (signature, ledger, journal, records), as
+ * the WebhookConnect function, even when a test fires it from inside a running backfill.
+ */
 export function deliverConnectEvent(app: TestApp, event: object) {
   const body = JSON.stringify(event);
-  return app.deps.webhooks.receiveConnectEvent({
-    rawBody: Buffer.from(body),
-    signature: signPayload(body, CONNECT_WEBHOOK_SECRET),
-    invocation: undefined,
-  });
+  return asFunction('WebhookConnect', () =>
+    app.depsFor('WebhookConnect').webhooks.receiveConnectEvent({
+      rawBody: Buffer.from(body),
+      signature: signPayload(body, CONNECT_WEBHOOK_SECRET),
+      invocation: undefined,
+    }),
+  );
 }
