@@ -12,57 +12,60 @@ import { SecretsManagerSecrets } from './secrets-manager-secrets.ts';
 export const tokenSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/oauth/${tenantId}`;
 export const webhookSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/webhook/${tenantId}`;
 
-const tags = (tenantId: string) => ({ 'compass:tenantId': tenantId });
+interface Kind<T> {
+  readonly name: (prefix: string, tenantId: string) => string;
+  readonly description: string;
+  readonly encode: (value: T) => string;
+  readonly decode: (text: string) => T;
+}
 
-export class SecretsManagerTokenStore implements TokenStore {
+/** One secret of one kind per tenant, tagged with the tenant when it is created. */
+class TenantSecrets<T> {
   private readonly secrets: SecretsManagerSecrets;
 
   constructor(
     client: SecretsManagerClient,
     private readonly prefix: string,
+    private readonly kind: Kind<T>,
   ) {
     this.secrets = new SecretsManagerSecrets(client);
   }
 
-  async save(tenantId: string, token: StoredToken): Promise<void> {
-    await this.secrets.put(tokenSecretName(this.prefix, tenantId), JSON.stringify(token), {
-      description: 'Stripe Connect OAuth token of one Compass tenant',
-      tags: tags(tenantId),
+  async save(tenantId: string, value: T): Promise<void> {
+    await this.secrets.put(this.kind.name(this.prefix, tenantId), this.kind.encode(value), {
+      description: this.kind.description,
+      tags: { 'compass:tenantId': tenantId },
     });
   }
 
-  async get(tenantId: string): Promise<StoredToken | undefined> {
-    const value = await this.secrets.get(tokenSecretName(this.prefix, tenantId));
-    return value === undefined ? undefined : (JSON.parse(value) as StoredToken);
+  async get(tenantId: string): Promise<T | undefined> {
+    const text = await this.secrets.get(this.kind.name(this.prefix, tenantId));
+    return text === undefined ? undefined : this.kind.decode(text);
   }
 
   delete(tenantId: string): Promise<void> {
-    return this.secrets.delete(tokenSecretName(this.prefix, tenantId));
+    return this.secrets.delete(this.kind.name(this.prefix, tenantId));
   }
 }
 
-export class SecretsManagerWebhookSecretStore implements WebhookSecretStore {
-  private readonly secrets: SecretsManagerSecrets;
-
-  constructor(
-    client: SecretsManagerClient,
-    private readonly prefix: string,
-  ) {
-    this.secrets = new SecretsManagerSecrets(client);
-  }
-
-  async save(tenantId: string, webhookSecret: string): Promise<void> {
-    await this.secrets.put(webhookSecretName(this.prefix, tenantId), webhookSecret, {
-      description: "Signing secret of one Compass tenant's own Stripe webhook endpoint",
-      tags: tags(tenantId),
+export class SecretsManagerTokenStore extends TenantSecrets<StoredToken> implements TokenStore {
+  constructor(client: SecretsManagerClient, prefix: string) {
+    super(client, prefix, {
+      name: tokenSecretName,
+      description: 'Stripe Connect OAuth token of one Compass tenant',
+      encode: (token) => JSON.stringify(token),
+      decode: (text) => JSON.parse(text) as StoredToken,
     });
   }
+}
 
-  get(tenantId: string): Promise<string | undefined> {
-    return this.secrets.get(webhookSecretName(this.prefix, tenantId));
-  }
-
-  delete(tenantId: string): Promise<void> {
-    return this.secrets.delete(webhookSecretName(this.prefix, tenantId));
+export class SecretsManagerWebhookSecretStore extends TenantSecrets<string> implements WebhookSecretStore {
+  constructor(client: SecretsManagerClient, prefix: string) {
+    super(client, prefix, {
+      name: webhookSecretName,
+      description: "Signing secret of one Compass tenant's own Stripe webhook endpoint",
+      encode: (secret) => secret,
+      decode: (text) => text,
+    });
   }
 }
