@@ -43,10 +43,21 @@ function isSqsEvent(event: unknown): event is SQSEvent {
  */
 export function createBackfillWorker(deps: Deps) {
   const processor = new BatchProcessor(EventType.SQS);
-  const source = deps.backfillSource;
+  // Named, not spread: spreading the composition would build every adapter, and this function
+  // has neither the settings (e.g. the revocation queue's URL) nor the grants for most of them.
+  const jobDeps = {
+    backfillStatus: deps.backfillStatus,
+    backfillQueue: deps.backfillQueue,
+    integrations: deps.integrations,
+    records: deps.records,
+    journal: deps.journal,
+    source: deps.backfillSource,
+    clock: deps.clock,
+    log: deps.log,
+  };
   const run = (job: unknown, context: Context) =>
     processBackfillJob(
-      { ...deps, source },
+      jobDeps,
       parseBackfillJob(job),
       deps.clock.now().getTime() + context.getRemainingTimeInMillis(),
     );

@@ -11,8 +11,14 @@ type Deps = Pick<AppDependencies, 'integrations' | 'backfillStatus' | 'sessions'
 export function createConnectStatusHandler(deps: Deps) {
   return httpHandler(async (event) => {
     const tenant = await authenticate(event, deps.sessions);
+    // Named, not spread: spreading the composition would build every adapter, and this function
+    // has neither the settings nor the grants for most of them.
     const status = await getConnectionStatus(
-      { ...deps, apiBaseUrl: deps.oauthSettings.apiBaseUrl },
+      {
+        integrations: deps.integrations,
+        backfillStatus: deps.backfillStatus,
+        apiBaseUrl: deps.oauthSettings.apiBaseUrl,
+      },
       tenant.tenantId,
     );
     return json(200, status);

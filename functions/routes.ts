@@ -110,7 +110,8 @@ export const httpRoutes: readonly HttpRoute[] = [
     entry: 'functions/webhook-secret.ts',
     access: {
       table: { GetItem: ['TENANT#'], UpdateItem: ['TENANT#'] },
-      webhookSecrets: SECRET_WRITE,
+      // A save overtaken by a disconnect or an account switch removes what it wrote.
+      webhookSecrets: [...SECRET_WRITE, 'DeleteSecret'],
     },
   },
   {

@@ -68,6 +68,9 @@ export function grantAccess(
   for (const [action, prefixes] of tableActions) {
     statements.push(
       new PolicyStatement({
+        // Its own Sid: CDK's policy minimization would merge actions that share prefixes, and each
+        // action's prefixes must be removable (and shown needed) on their own.
+        sid: `Table${action}`,
         actions: [`dynamodb:${action}`],
         resources: [resources.table.tableArn],
         conditions: {

@@ -28,11 +28,19 @@ if (usage.length === 0) {
   process.exit(2);
 }
 
-interface Mutation {
-  readonly ids: string[];
+interface Candidate {
   readonly testFile: string;
   readonly testName: string;
 }
+
+interface Mutation {
+  readonly ids: string[];
+  /** Tests whose calls need the grant, quickest first: the first that fails catches it. */
+  readonly candidates: readonly Candidate[];
+}
+
+/** A test can need a grant's call and still pass without it (its assertion is elsewhere). */
+const MAX_CANDIDATES = 5;
 
 const byPolicy = new Map<string, Mutation>();
 const unexercised: string[] = [];
@@ -43,15 +51,21 @@ for (const fn of grantCoverage(roles, usage)) {
       u.testName === OUTSIDE_A_TEST
         ? Number.POSITIVE_INFINITY
         : (durations.get(`${u.testFile} › ${u.testName}`) ?? 1e6);
-    const first = [...exercisedBy].sort((a, b) => cost(a) - cost(b))[0];
-    if (!first) {
+    const candidates = [
+      ...new Map(
+        [...exercisedBy]
+          .sort((a, b) => cost(a) - cost(b))
+          .map((u) => [`${u.testFile} › ${u.testName}`, { testFile: u.testFile, testName: u.testName }]),
+      ).values(),
+    ].slice(0, MAX_CANDIDATES);
+    if (candidates.length === 0) {
       unexercised.push(grant.id);
       continue;
     }
     const key = `${fn.functionName}:${JSON.stringify(withoutGrant(roles.get(fn.functionName) ?? [], grant))}`;
     const known = byPolicy.get(key);
     if (known) known.ids.push(grant.id);
-    else byPolicy.set(key, { ids: [grant.id], testFile: first.testFile, testName: first.testName });
+    else byPolicy.set(key, { ids: [grant.id], candidates });
   }
 }
 
@@ -71,16 +85,18 @@ const vitest = await createVitest(
 const project = vitest.projects[0];
 if (!project) throw new Error('no vitest project');
 
-async function run(mutation: Mutation, index: number): Promise<{ failed: number; passed: number }> {
-  project?.provide('iamMutation', mutation.ids[0] ?? '');
-  project?.provide('iamUsageDir', join(work, `usage-${index}`));
-  if (mutation.testName === OUTSIDE_A_TEST) vitest.resetGlobalTestNamePattern();
-  else
-    vitest.setGlobalTestNamePattern(
-      new RegExp(`^${escapeRegExp(mutation.testName).split(' > ').join(' ')}$`),
-    );
+async function run(
+  mutationId: string,
+  test: Candidate,
+  index: number,
+): Promise<{ failed: number; passed: number; denied: boolean }> {
+  const usageDir = join(work, `usage-${index}`);
+  project?.provide('iamMutation', mutationId);
+  project?.provide('iamUsageDir', usageDir);
+  if (test.testName === OUTSIDE_A_TEST) vitest.resetGlobalTestNamePattern();
+  else vitest.setGlobalTestNamePattern(new RegExp(`^${escapeRegExp(test.testName).split(' > ').join(' ')}$`));
   const result = await vitest.runTestSpecifications([
-    project?.createSpecification(resolve(mutation.testFile)) as TestSpecification,
+    project?.createSpecification(resolve(test.testFile)) as TestSpecification,
   ]);
   let failed = result.unhandledErrors.length;
   let passed = 0;
@@ -92,37 +108,57 @@ async function run(mutation: Mutation, index: number): Promise<{ failed: number;
     }
     if (module.state() === 'failed') failed += 1;
   }
-  return { failed, passed };
+  // The failure must be the mutation's: the run was refused a call of the mutated function.
+  const functionName = mutationId.split('/')[0];
+  const denied = readUsage(usageDir).some((u) => u.functionName === functionName && u.decision !== 'allowed');
+  return { failed, passed, denied };
 }
 
-const mutations = [...byPolicy.values()];
 const survivors: string[] = [...unexercised.map((id) => `${id}: no test exercises it`)];
-
-// Control: each chosen test passes with the template's own roles, so a failure below is the
-// mutation's doing and not the test's.
-const controls = new Map(mutations.map((m) => [`${m.testFile} › ${m.testName}`, { ...m, ids: [''] }]));
-for (const [where, control] of controls) {
-  const { failed, passed } = await run(control, -1);
-  if (failed > 0 || passed === 0) survivors.push(`control: ${where} does not pass unmutated`);
-}
-let next = 0;
+let runs = 0;
 let caught = 0;
-const catchers = new Map<string, Mutation>();
+const catchers = new Map<string, Candidate>();
+const controls = new Map<string, boolean>();
 const started = Date.now();
+
+/** A test counts only if it passes with the template's own roles: then a failure is the mutation's. */
+async function passesUnmutated(test: Candidate): Promise<boolean> {
+  const key = `${test.testFile} › ${test.testName}`;
+  let passes = controls.get(key);
+  if (passes === undefined) {
+    const { failed, passed } = await run('', test, runs++);
+    passes = failed === 0 && passed > 0;
+    controls.set(key, passes);
+  }
+  return passes;
+}
+
 async function lane() {
-  while (next < mutations.length) {
-    const index = next++;
-    const mutation = mutations[index] as Mutation;
-    const { failed, passed } = await run(mutation, index);
-    const where = `${mutation.testFile} › ${mutation.testName}`;
-    if (failed > 0) {
-      caught += mutation.ids.length;
-      for (const id of mutation.ids) catchers.set(id, mutation);
-      for (const id of mutation.ids) console.log(`caught   ${id.padEnd(90)} ${where}`);
-    } else {
-      for (const id of mutation.ids) {
-        survivors.push(`${id}: ${where} ${passed > 0 ? 'still passes' : 'did not run'}`);
-        console.log(`SURVIVED ${id.padEnd(90)} ${where}`);
+  for (const mutation of byPolicy.values()) {
+    const tried: string[] = [];
+    let catcher: Candidate | undefined;
+    for (const test of mutation.candidates) {
+      const where = `${test.testFile} › ${test.testName}`;
+      if (!(await passesUnmutated(test))) {
+        tried.push(`${where} (fails unmutated)`);
+        continue;
+      }
+      const { failed, passed, denied } = await run(mutation.ids[0] ?? '', test, runs++);
+      if (failed > 0 && denied) {
+        catcher = test;
+        break;
+      }
+      const why = failed > 0 ? 'failed without a refused call' : passed > 0 ? 'still passes' : 'did not run';
+      tried.push(`${where} (${why})`);
+    }
+    for (const id of mutation.ids) {
+      if (catcher) {
+        caught += 1;
+        catchers.set(id, catcher);
+        console.log(`caught   ${id.padEnd(90)} ${catcher.testFile} › ${catcher.testName}`);
+      } else {
+        survivors.push(`${id}: ${tried.join('; ')}`);
+        console.log(`SURVIVED ${id}`);
       }
     }
   }
@@ -131,7 +167,8 @@ await lane();
 await vitest.close();
 rmSync(work, { recursive: true, force: true });
 console.log(
-  `\ntest:iam-mutations: ${caught} grants caught by ${mutations.length} mutated runs, ` +
+  `\ntest:iam-mutations: ${caught} grants caught, ${byPolicy.size} distinct mutations, ` +
+    `${runs} test runs (controls included), ` +
     `${survivors.length} survived, in ${Math.round((Date.now() - started) / 1000)} s`,
 );
 for (const survivor of survivors) console.error(`  ${survivor}`);
@@ -144,7 +181,7 @@ function markdownTable(): string {
     statements.forEach((statement, index) => {
       const tests = [...catchers]
         .filter(([id]) => id.startsWith(`${functionName}/${index}/`))
-        .map(([, m]) => `${m.testFile.replace(/^test\//, '')} › ${m.testName.split(' > ').pop()}`);
+        .map(([, t]) => `${t.testFile.replace(/^test\//, '')} › ${t.testName.split(' > ').pop()}`);
       if (tests.length === 0) return;
       const actions = [statement.Action].flat().join(', ');
       const prefixes = Object.values(statement.Condition ?? {})

@@ -98,7 +98,7 @@ async function main() {
     stripe_user_id: 'acct_1Bench',
   };
   await deps.tokens.save('bench_tenant', token);
-  await deps.webhookSecrets.save('bench_tenant', SECRET);
+  await deps.webhookSecrets.save('bench_tenant', { secret: SECRET, stripeAccountId: 'acct_1Bench' });
   await deps.integrations.claimAccount('acct_1Bench', 'bench_tenant', new Date());
   await deps.integrations.save({
     tenantId: 'bench_tenant',

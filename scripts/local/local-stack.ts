@@ -7,6 +7,7 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { type RunningDynalite, startDynaliteWithTable } from '#shared/adapters/local/dynalite-server.ts';
+import { migrateLegacyFileSecrets } from '#shared/adapters/local/file-credential-stores.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { type Env, loadConfig } from '#shared/config/config.ts';
@@ -287,6 +288,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         errorName: String((error as Error)?.name),
       }),
   );
+  const moved = await migrateLegacyFileSecrets(join(dataDir, 'secrets'));
+  if (moved > 0) logger.info('local_secrets_migrated', { tenants: moved });
   deps = createLocalDependencies({
     dynamoEndpoint: dynalite.endpoint,
     tableName: LOCAL_TABLE_NAME,

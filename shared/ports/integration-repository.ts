@@ -19,8 +19,12 @@ export interface IntegrationRepository {
   /** Drops the reservation if (and only if) this tenant holds it. */
   releaseAccount(stripeAccountId: string, tenantId: string): Promise<void>;
   save(integration: StripeIntegration): Promise<void>;
-  /** Returns false when the tenant has no connected integration. */
-  setWebhookSecretConfigured(tenantId: string, configured: boolean): Promise<boolean>;
+  /** Returns false when the tenant is no longer connected to `stripeAccountId`. */
+  setWebhookSecretConfigured(
+    tenantId: string,
+    stripeAccountId: string,
+    configured: boolean,
+  ): Promise<boolean>;
   /** Sets `lastEventAt` (and the endpoint's own) on an existing row; never creates one. */
   recordWebhookActivity(tenantId: string, endpoint: 'tenant' | 'connect', at: Date): Promise<void>;
   markDisconnecting(tenantId: string, stripeAccountId: string): Promise<void>;

@@ -17,7 +17,7 @@ import type { RecordStore } from '../ports/record-store.ts';
 import type { SignatureVerifier } from '../ports/signature-verifier.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
 import type { TokenStore } from '../ports/token-store.ts';
-import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
+import type { StoredWebhookSecret, WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { TtlCache } from '../support/ttl-cache.ts';
 import { disconnectStripe } from './disconnect-stripe.ts';
 
@@ -72,7 +72,7 @@ const CACHE_ENTRIES = 5000;
  */
 export class StripeWebhookReceiver {
   private readonly bySlug = new TtlCache<StripeIntegration>(INTEGRATION_TTL_MS, CACHE_ENTRIES);
-  private readonly secrets = new TtlCache<string>(SECRET_TTL_MS, CACHE_ENTRIES);
+  private readonly secrets = new TtlCache<StoredWebhookSecret>(SECRET_TTL_MS, CACHE_ENTRIES);
   private readonly activity = new TtlCache<true>(ACTIVITY_WRITE_INTERVAL_MS, CACHE_ENTRIES);
 
   constructor(private readonly deps: WebhookDeps) {}
@@ -89,7 +89,7 @@ export class StripeWebhookReceiver {
     if (!integration.webhookSecretConfigured) {
       throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
     }
-    await this.verifyWithTenantSecret(integration.tenantId, request.rawBody, header);
+    await this.verifyWithTenantSecret(integration, request.rawBody, header);
     const event = parseEvent(request.rawBody);
     const { tenantId } = integration;
     if (event.livemode !== integration.livemode) {
@@ -227,21 +227,29 @@ export class StripeWebhookReceiver {
     return integration;
   }
 
-  private async verifyWithTenantSecret(tenantId: string, rawBody: Buffer, header: string): Promise<void> {
+  private async verifyWithTenantSecret(
+    integration: StripeIntegration,
+    rawBody: Buffer,
+    header: string,
+  ): Promise<void> {
+    const { tenantId } = integration;
     const cached = this.secrets.get(tenantId);
-    if (cached) {
+    if (cached && cached.value.stripeAccountId === integration.stripeAccountId) {
       try {
-        this.deps.verifier.verify(rawBody, header, cached.value);
+        this.deps.verifier.verify(rawBody, header, cached.value.secret);
         return;
       } catch (error) {
         // The tenant may have rotated its secret since: re-read it, but not on every bad request.
         if (!(error instanceof InvalidSignatureError) || cached.ageMs < SECRET_REFRESH_AFTER_MS) throw error;
       }
     }
-    const secret = await this.deps.webhookSecrets.get(tenantId);
-    if (!secret) throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
-    this.secrets.set(tenantId, secret);
-    this.deps.verifier.verify(rawBody, header, secret);
+    const stored = await this.deps.webhookSecrets.get(tenantId);
+    // A secret saved for the tenant's previous account never verifies its current one's events.
+    if (!stored || stored.stripeAccountId !== integration.stripeAccountId) {
+      throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
+    }
+    this.secrets.set(tenantId, stored);
+    this.deps.verifier.verify(rawBody, header, stored.secret);
   }
 
   /** Best effort: a missed activity timestamp is not worth a Stripe retry. */

@@ -25,7 +25,16 @@ export async function setWebhookSecret(
   if (integration?.status !== 'connected') {
     throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
   }
-  await deps.webhookSecrets.save(tenantId, secret);
-  await deps.integrations.setWebhookSecretConfigured(tenantId, true);
+  const { stripeAccountId } = integration;
+  await deps.webhookSecrets.save(tenantId, { secret, stripeAccountId });
+  // A disconnect or a switch to another account may have run since the row was read: then the
+  // secret just written must not stay (the account's own check on read keeps it from verifying).
+  if (!(await deps.integrations.setWebhookSecretConfigured(tenantId, stripeAccountId, true))) {
+    const current = await deps.integrations.getByTenant(tenantId);
+    if (current?.stripeAccountId !== stripeAccountId || current.status !== 'connected') {
+      await deps.webhookSecrets.delete(tenantId);
+    }
+    throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
+  }
   deps.log.info('stripe_webhook_secret_configured', { tenantId });
 }

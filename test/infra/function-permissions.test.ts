@@ -9,6 +9,8 @@ import { createApp } from '#infra/app.ts';
 import type { CompassStripeConnectStack } from '#infra/compass-stripe-connect-stack.ts';
 import { EVENT_SOURCE_ACTIONS } from '#infra/function-permissions.ts';
 import { flatten } from '#infra/nag-findings.ts';
+import { evaluate } from '#test/support/iam/policy-evaluator.ts';
+import { boundRoles, synthesizeRolePolicies } from '#test/support/iam/template-roles.ts';
 
 /**
  * The roles as the template writes them. What each grant is *for* is proved by the IAM-enforced
@@ -182,9 +184,23 @@ describe('secrets', () => {
       grants(name, 'secretsmanager:GetSecretValue').some((s) => s.resources.some((r) => r.endsWith(pattern))),
     );
 
-  it('no function reads an OAuth token: it is written at connect and deleted at disconnect only', () => {
-    expect(readers(tokens)).toEqual([]);
-  });
+  it('no function can read an OAuth token, and only the tenant webhook function a signing secret (evaluated as IAM would)', () => {
+    const roles = boundRoles(synthesizeRolePolicies());
+    const arn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+    const canRead = (name: string) =>
+      [...roles]
+        .filter(([, statements]) =>
+          ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].some(
+            (action) => evaluate(statements, { action, resource: arn(name), context: {} }) === 'allowed',
+          ),
+        )
+        .map(([fnName]) => fnName);
+    expect(canRead('compass-stripe-connect/stripe/oauth/tenant_a')).toEqual([]);
+    expect(canRead('compass-stripe-connect/stripe/webhook/tenant_a')).toEqual(['WebhookTenant']);
+    // Nothing else under the prefix either (the old one-secret-per-tenant name, a future kind).
+    expect(canRead('compass-stripe-connect/stripe/tenant_a')).toEqual([]);
+    expect(canRead('compass-stripe-connect/anything')).toEqual([]);
+  }, 60_000);
 
   it('only the tenant webhook function reads the tenants’ webhook signing secrets', () => {
     expect(readers(webhookSecrets)).toEqual(['WebhookTenant']);

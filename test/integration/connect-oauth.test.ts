@@ -383,11 +383,14 @@ describe('GET /api/connect/stripe/callback', () => {
 
   it('lets a tenant reconnect the same account, keeping its webhook secret', async () => {
     await connect(tokenA, 'acct_1ClinicA');
-    await app.deps.webhookSecrets.save('tenant_a', `whsec_${'a'.repeat(32)}`);
-    await app.deps.integrations.setWebhookSecretConfigured('tenant_a', true);
+    await app.deps.webhookSecrets.save('tenant_a', {
+      secret: `whsec_${'a'.repeat(32)}`,
+      stripeAccountId: 'acct_1ClinicA',
+    });
+    await app.deps.integrations.setWebhookSecretConfigured('tenant_a', 'acct_1ClinicA', true);
     const { response } = await connect(tokenA, 'acct_1ClinicA');
     expect(response.headers.location).toBe(`${SETTINGS}?connected=stripe`);
-    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(`whsec_${'a'.repeat(32)}`);
+    expect((await app.deps.webhookSecrets.get('tenant_a'))?.secret).toBe(`whsec_${'a'.repeat(32)}`);
     expect((await app.deps.integrations.getByTenant('tenant_a'))?.webhookSecretConfigured).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stripeEvent } from '../fixtures/stripe-objects.ts';
 import { createRevocationWorker } from '../support/as-deployed.ts';
 import { bearer, beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 import {
@@ -11,6 +12,7 @@ import {
   tenantB,
 } from '../support/harness.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
+import { sign } from '../support/stripe-signature.ts';
 
 const WHSEC = `whsec_${'Ab1+/=_-'.repeat(4)}`;
 
@@ -155,10 +157,58 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     const response = await putSecret(JSON.stringify({ secret: WHSEC }));
     expect(response.statusCode).toBe(204);
     expect(response.body).toBe('');
-    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
+    expect((await app.deps.webhookSecrets.get('tenant_a'))?.secret).toBe(WHSEC);
     const status = await handlers.status({ headers: bearer(tokenA) });
     expect(status.json()).toMatchObject({ webhookSecretConfigured: true });
     expect(status.body).not.toContain(WHSEC);
+  });
+
+  /** Runs `during` inside the PUT, between its read of the connection and its secret write. */
+  function interleave(during: () => Promise<void>) {
+    const store = app.depsFor('WebhookSecret').webhookSecrets;
+    const save = store.save.bind(store);
+    store.save = async (...args) => {
+      store.save = save;
+      await during();
+      return save(...args);
+    };
+  }
+
+  it('a save that lands after a disconnect answers 404 and leaves no secret behind', async () => {
+    await connect();
+    interleave(async () => {
+      expect((await handlers.disconnect({ headers: bearer(tokenA) })).statusCode).toBe(200);
+    });
+    const response = await putSecret(JSON.stringify({ secret: WHSEC }));
+    expect(response.statusCode).toBe(404);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
+  });
+
+  it("a save for the old account that lands after a switch never verifies the new account's endpoint", async () => {
+    await connect(tokenA, 'acct_1Old');
+    interleave(() => connect(tokenA, 'acct_1New'));
+    const response = await putSecret(JSON.stringify({ secret: WHSEC }));
+    expect(response.statusCode).toBe(404);
+    expect(await app.deps.webhookSecrets.get('tenant_a')).toBeUndefined();
+    expect((await handlers.status({ headers: bearer(tokenA) })).json()).toMatchObject({
+      stripeAccountId: 'acct_1New',
+      webhookSecretConfigured: false,
+    });
+  });
+
+  it("a secret stored for another account is not the tenant's: its events get 404", async () => {
+    await connect(tokenA, 'acct_1New');
+    expect((await putSecret(JSON.stringify({ secret: WHSEC }))).statusCode).toBe(204);
+    // As if a stale save had won: the stored secret names the tenant's previous account.
+    await app.deps.webhookSecrets.save('tenant_a', { secret: WHSEC, stripeAccountId: 'acct_1Old' });
+    const body = JSON.stringify(
+      stripeEvent('customer.created', { id: 'cus_1X', object: 'customer', created: 1 }),
+    );
+    const delivery = await handlers.tenantWebhook('clinic-a', {
+      headers: { 'stripe-signature': sign(body, WHSEC) },
+      body,
+    });
+    expect(delivery.statusCode).toBe(404);
   });
 
   it('accepts a base64-encoded body', async () => {
@@ -166,7 +216,7 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     const body = Buffer.from(JSON.stringify({ secret: WHSEC })).toString('base64');
     const response = await putSecret(body, tokenA, { isBase64Encoded: true });
     expect(response.statusCode).toBe(204);
-    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
+    expect((await app.deps.webhookSecrets.get('tenant_a'))?.secret).toBe(WHSEC);
   });
 
   it.each([
@@ -203,7 +253,7 @@ describe('PUT /api/connect/stripe/webhook-secret', () => {
     expect(response.json()).toEqual({ error, message: expect.any(String) });
     expect(response.body.length).toBeLessThan(400);
     expect(response.body).not.toContain('<script>');
-    expect(await app.deps.webhookSecrets.get('tenant_a')).toBe(WHSEC);
+    expect((await app.deps.webhookSecrets.get('tenant_a'))?.secret).toBe(WHSEC);
   });
 
   it('answers 404 not_connected when Stripe is not connected, and stores nothing', async () => {

@@ -113,6 +113,12 @@ export class TestQueues implements RevocationQueue, BackfillQueue {
   }
 }
 
+/**
+ * Settings the tests give every function though the template does not: Stripe's hosts (the
+ * deployed functions use the defaults) and the HS256 session key standing in for the JWKS.
+ */
+const TEST_ONLY_SETTINGS = ['STRIPE_API_BASE_URL', 'STRIPE_CONNECT_BASE_URL', 'SESSION_JWT_SECRET'];
+
 const REVOCATION_QUEUE = 'compass-revocation';
 const BACKFILL_QUEUE = 'compass-backfill';
 export const SECRET_PREFIX = 'compass-stripe-connect';
@@ -120,7 +126,7 @@ export const SECRET_PREFIX = 'compass-stripe-connect';
 /** Real dynalite table, real Stripe SDK against the fake, in-memory Secrets Manager and SQS. */
 export async function createTestApp(): Promise<TestApp> {
   const dynamoEndpoint = inject('dynamoEndpoint');
-  const { parameters } = inject('iamPolicies');
+  const { parameters, environmentNames } = inject('iamPolicies');
   const tableName = `test-${randomUUID()}`;
   const dynamoDb = createDynamoDbClient({ endpoint: dynamoEndpoint, region: 'us-east-1' });
   await createTableIfMissing(dynamoDb, tableName);
@@ -174,24 +180,16 @@ export async function createTestApp(): Promise<TestApp> {
   const overrides = { dynamoDb, secretsManager, sqs, clock, log };
   const first = createAwsDependencies(env, overrides);
   const queues = new TestQueues(first.revocationQueue, first.backfillQueue, sqsStandIn);
-  const compose = (aws: AppDependencies): AppDependencies => ({
-    states: aws.states,
-    integrations: aws.integrations,
-    tokens: aws.tokens,
-    webhookSecrets: aws.webhookSecrets,
-    backfillStatus: aws.backfillStatus,
-    revocationQueue: queues,
-    backfillQueue: queues,
-    oauth: aws.oauth,
-    sessions: aws.sessions,
-    oauthSettings: aws.oauthSettings,
-    records: aws.records,
-    journal: aws.journal,
-    backfillSource: aws.backfillSource,
-    webhooks: aws.webhooks,
-    clock,
-    log,
-  });
+  // Lazy like the deployed composition: a member is built when a handler first uses it, so a
+  // function never needs settings for adapters it does not touch. Only the queues are shared
+  // (their `sent` is what the tests read).
+  const compose = (aws: AppDependencies): AppDependencies =>
+    new Proxy(aws, {
+      get: (target, property, receiver) =>
+        property === 'revocationQueue' || property === 'backfillQueue'
+          ? queues
+          : Reflect.get(target, property, receiver),
+    });
   const deps = compose(first);
   const byFunction = new Map<string, AppDependencies>();
   return {
@@ -199,7 +197,11 @@ export async function createTestApp(): Promise<TestApp> {
     depsFor(functionName) {
       let built = byFunction.get(functionName);
       if (!built) {
-        built = compose(createAwsDependencies(env, overrides));
+        // Only what the template sets for this function (plus the tests' stand-ins for Stripe's
+        // hosts and the session key), so a setting it lacks in AWS is missing here too.
+        const names = new Set([...(environmentNames[functionName] ?? []), ...TEST_ONLY_SETTINGS]);
+        const own = Object.fromEntries(Object.entries(env).filter(([name]) => names.has(name)));
+        built = compose(createAwsDependencies(own, overrides));
         byFunction.set(functionName, built);
       }
       return built;

@@ -18,6 +18,7 @@ import {
   SecretsManagerWebhookSecretStore,
 } from '#shared/adapters/secrets/secrets-manager-credential-stores.ts';
 import type { StoredToken } from '#shared/domain/integration.ts';
+import type { StoredWebhookSecret } from '#shared/ports/webhook-secret-store.ts';
 
 expect.extend(allCustomMatcher);
 
@@ -55,15 +56,15 @@ describe.each([
     kind: 'token',
     name: TOKEN_NAME,
     store: () => new SecretsManagerTokenStore(new SecretsManagerClient({}), PREFIX),
-    value: TOKEN as StoredToken | string,
+    value: TOKEN as StoredToken | StoredWebhookSecret,
     stored: JSON.stringify(TOKEN),
   },
   {
     kind: 'webhook secret',
     name: WEBHOOK_NAME,
     store: () => new SecretsManagerWebhookSecretStore(new SecretsManagerClient({}), PREFIX),
-    value: WEBHOOK_SECRET as StoredToken | string,
-    stored: WEBHOOK_SECRET,
+    value: { secret: WEBHOOK_SECRET, stripeAccountId: 'acct_1Clinic' } as StoredToken | StoredWebhookSecret,
+    stored: JSON.stringify({ secret: WEBHOOK_SECRET, stripeAccountId: 'acct_1Clinic' }),
   },
 ])('the $kind store', ({ name, store: build, value, stored }) => {
   // One interface for both: `save` takes the kind's own value.

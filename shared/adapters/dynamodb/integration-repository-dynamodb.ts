@@ -127,16 +127,25 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
     );
   }
 
-  async setWebhookSecretConfigured(tenantId: string, configured: boolean): Promise<boolean> {
+  async setWebhookSecretConfigured(
+    tenantId: string,
+    stripeAccountId: string,
+    configured: boolean,
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: integrationKey(tenantId),
           UpdateExpression: 'SET webhookSecretConfigured = :configured',
-          ConditionExpression: 'attribute_exists(pk) AND #status = :connected',
+          // Still connected to the account the secret was saved for (not disconnected or switched).
+          ConditionExpression: 'attribute_exists(pk) AND #status = :connected AND stripeAccountId = :account',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':configured': configured, ':connected': 'connected' },
+          ExpressionAttributeValues: {
+            ':configured': configured,
+            ':connected': 'connected',
+            ':account': stripeAccountId,
+          },
         }),
       );
       return true;

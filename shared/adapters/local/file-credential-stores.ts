@@ -1,9 +1,9 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StoredToken } from '../../domain/integration.ts';
+import { type StoredToken, type StripeToken, tokenToStore } from '../../domain/integration.ts';
 import { TENANT_ID_PATTERN } from '../../domain/tenant.ts';
 import type { TokenStore } from '../../ports/token-store.ts';
-import type { WebhookSecretStore } from '../../ports/webhook-secret-store.ts';
+import type { StoredWebhookSecret, WebhookSecretStore } from '../../ports/webhook-secret-store.ts';
 
 /**
  * The local stack's stand-in for Secrets Manager: one owner-only file per tenant and kind
@@ -63,13 +63,52 @@ export class FileWebhookSecretStore implements WebhookSecretStore {
   constructor(dir: string) {
     this.files = new FileSecrets(join(dir, 'webhook'));
   }
-  save(tenantId: string, webhookSecret: string): Promise<void> {
-    return this.files.put(tenantId, webhookSecret);
+  save(tenantId: string, webhookSecret: StoredWebhookSecret): Promise<void> {
+    return this.files.put(tenantId, JSON.stringify(webhookSecret));
   }
-  get(tenantId: string): Promise<string | undefined> {
-    return this.files.get(tenantId);
+  async get(tenantId: string): Promise<StoredWebhookSecret | undefined> {
+    const value = await this.files.get(tenantId);
+    return value === undefined ? undefined : (JSON.parse(value) as StoredWebhookSecret);
   }
   delete(tenantId: string): Promise<void> {
     return this.files.delete(tenantId);
   }
+}
+
+/**
+ * Local data written before tokens and webhook secrets were split: one `{tenant}.json` holding
+ * `{token, webhookSecret?}`. Moves each into the two stores and removes it, so a restored
+ * connection keeps verifying its endpoint and no token is left behind. Returns how many moved.
+ */
+export async function migrateLegacyFileSecrets(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const tokens = new FileTokenStore(dir);
+  const webhookSecrets = new FileWebhookSecretStore(dir);
+  let moved = 0;
+  for (const name of names) {
+    const tenantId = name.replace(/\.json$/, '');
+    if (name === tenantId || !TENANT_ID_PATTERN.test(tenantId)) continue;
+    const legacy = JSON.parse(await readFile(join(dir, name), 'utf8')) as {
+      token?: StripeToken;
+      webhookSecret?: string;
+    };
+    if (legacy.token) {
+      await tokens.save(tenantId, tokenToStore(legacy.token));
+      if (legacy.webhookSecret) {
+        await webhookSecrets.save(tenantId, {
+          secret: legacy.webhookSecret,
+          stripeAccountId: legacy.token.stripe_user_id,
+        });
+      }
+    }
+    await rm(join(dir, name), { force: true });
+    moved += 1;
+  }
+  return moved;
 }

@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { StoredToken } from '../../domain/integration.ts';
 import type { TokenStore } from '../../ports/token-store.ts';
-import type { WebhookSecretStore } from '../../ports/webhook-secret-store.ts';
+import type { StoredWebhookSecret, WebhookSecretStore } from '../../ports/webhook-secret-store.ts';
 import { SecretsManagerSecrets } from './secrets-manager-secrets.ts';
 
 /**
@@ -59,13 +59,16 @@ export class SecretsManagerTokenStore extends TenantSecrets<StoredToken> impleme
   }
 }
 
-export class SecretsManagerWebhookSecretStore extends TenantSecrets<string> implements WebhookSecretStore {
+export class SecretsManagerWebhookSecretStore
+  extends TenantSecrets<StoredWebhookSecret>
+  implements WebhookSecretStore
+{
   constructor(client: SecretsManagerClient, prefix: string) {
     super(client, prefix, {
       name: webhookSecretName,
       description: "Signing secret of one Compass tenant's own Stripe webhook endpoint",
-      encode: (secret) => secret,
-      decode: (text) => text,
+      encode: (secret) => JSON.stringify(secret),
+      decode: (text) => JSON.parse(text) as StoredWebhookSecret,
     });
   }
 }

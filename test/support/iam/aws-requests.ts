@@ -20,10 +20,17 @@ const stringOf = (value: unknown): string | undefined => {
 
 export const tableArn = (table: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`;
 
-/** The table's partition key is `pk`; LeadingKeys are the request's partition key values. */
-function leadingKeys(items: readonly (AttributeMap | undefined)[]): string[] | undefined {
-  const keys = items.map((item) => stringOf(item?.pk)).filter((k): k is string => k !== undefined);
-  return keys.length > 0 ? [...new Set(keys)] : undefined;
+/**
+ * The table's partition key is `pk`; LeadingKeys are the request's partition key values. AWS
+ * always has them for an item request: one the model cannot read is an error, never "no key"
+ * (which a ForAllValues condition would let through).
+ */
+function leadingKeys(items: readonly (AttributeMap | undefined)[]): string[] {
+  const keys = items.map((item) => stringOf(item?.pk));
+  if (keys.length === 0 || keys.some((k) => k === undefined)) {
+    throw new Error('The IAM model cannot read the partition key of this request');
+  }
+  return [...new Set(keys as string[])];
 }
 
 function queryLeadingKeys(input: Input): string[] | undefined {
@@ -31,11 +38,13 @@ function queryLeadingKeys(input: Input): string[] | undefined {
   const expression = String(input.KeyConditionExpression ?? '');
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const values = (input.ExpressionAttributeValues ?? {}) as AttributeMap;
-  const match = /^\s*([#\w]+)\s*=\s*(:\w+)/.exec(expression);
-  if (!match?.[1] || !match[2]) return undefined;
-  const attribute = match[1].startsWith('#') ? names[match[1]] : match[1];
-  const value = stringOf(values[match[2]]);
-  return attribute === 'pk' && value !== undefined ? [value] : undefined;
+  // Every `name = :value` term of the key condition; the partition key's is the leading key.
+  for (const [, name, placeholder] of expression.matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    const attribute = name?.startsWith('#') ? names[name] : name;
+    const value = placeholder ? stringOf(values[placeholder]) : undefined;
+    if (attribute === 'pk' && value !== undefined) return [value];
+  }
+  throw new Error(`The IAM model cannot read the partition key of the query ${expression}`);
 }
 
 export function dynamoDbRequests(operation: string, input: Input): AuthorizationRequest[] {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import {
   type AuthorizationRequest,
@@ -103,7 +103,7 @@ function recordUsage(
     functionName,
     request,
     decision,
-    testFile: (state.testPath ?? '').replace(/^.*?\/test\//, 'test/'),
+    testFile: relative(process.cwd(), state.testPath ?? ''),
     testName: state.currentTestName ?? '(outside a test)',
   };
   const line = JSON.stringify(record);

@@ -79,7 +79,12 @@ function conditionHolds(
   const test = OPERATORS[operator];
   if (!test) throw new Error(`Condition operator ${qualifiedOperator} is not modelled`);
   const values = list(raw);
-  const matchesOne = (requestValue: string) => policyValues.some((p) => test(p, requestValue));
+  // A negated operator holds when the value matches *none* of the policy's values.
+  const negated = operator.includes('Not');
+  const matchesOne = (requestValue: string) =>
+    negated
+      ? policyValues.every((p) => test(p, requestValue))
+      : policyValues.some((p) => test(p, requestValue));
   if (qualifier === 'ForAllValues') return values.every(matchesOne);
   if (qualifier === 'ForAnyValue') return values.some(matchesOne);
   if (qualifier !== undefined) throw new Error(`Condition qualifier ${qualifier} is not modelled`);

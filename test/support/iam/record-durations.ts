@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { afterEach, expect, inject } from 'vitest';
 import { recordTestDuration } from './iam-enforcement.ts';
 
@@ -8,7 +9,7 @@ afterEach((context) => {
   if (!dir || start === undefined) return;
   const state = expect.getState();
   recordTestDuration(dir, {
-    testFile: (state.testPath ?? '').replace(/^.*?\/test\//, 'test/'),
+    testFile: relative(process.cwd(), state.testPath ?? ''),
     testName: state.currentTestName ?? '',
     durationMs: Date.now() - start,
   });

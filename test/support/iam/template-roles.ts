@@ -22,6 +22,8 @@ export interface RolePolicies {
     readonly revocationQueue: string;
     readonly backfillQueue: string;
   };
+  /** The environment variables the template gives each function (names only). */
+  readonly environmentNames: Readonly<Record<string, readonly string[]>>;
   /** Defaults of the stack's parameters (secret names, …). */
   readonly parameters: Readonly<Record<string, string>>;
 }
@@ -95,7 +97,12 @@ export function synthesizeRolePolicies(): RolePolicies {
       stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
     const functions: Record<string, PolicyStatement[]> = {};
+    const environmentNames: Record<string, string[]> = {};
     for (const [name, fn] of stack.functions) {
+      const lambda = template.Resources[logicalId(fn.function)]?.Properties as
+        | { Environment?: { Variables?: Record<string, unknown> } }
+        | undefined;
+      environmentNames[name] = Object.keys(lambda?.Environment?.Variables ?? {});
       const roleId = logicalId(fn.role);
       const role = template.Resources[roleId]?.Properties as Record<string, unknown> | undefined;
       if (role?.ManagedPolicyArns || role?.Policies) {
@@ -110,6 +117,7 @@ export function synthesizeRolePolicies(): RolePolicies {
     }
     return {
       functions,
+      environmentNames,
       logicalIds: {
         table: logicalId(stack.storage.table),
         revocationQueue: logicalId(stack.queues.revocation.queue),
