@@ -177,7 +177,6 @@ describe('table', () => {
 });
 
 describe('secrets', () => {
-  const tokens = ':secret:compass-stripe-connect/stripe/oauth/*';
   const webhookSecrets = ':secret:compass-stripe-connect/stripe/webhook/*';
   const readers = (pattern: string) =>
     allFunctions.filter((name) =>
