@@ -41,37 +41,36 @@ class FileSecrets {
   }
 }
 
-export class FileTokenStore implements TokenStore {
+/** One JSON file per tenant in one kind's folder (`oauth/`, `webhook/`). */
+class FileTenantSecrets<T> {
   private readonly files: FileSecrets;
-  constructor(dir: string) {
-    this.files = new FileSecrets(join(dir, 'oauth'));
+  constructor(dir: string, kind: 'oauth' | 'webhook') {
+    this.files = new FileSecrets(join(dir, kind));
   }
-  save(tenantId: string, token: StoredToken): Promise<void> {
-    return this.files.put(tenantId, JSON.stringify(token));
+  save(tenantId: string, value: T): Promise<void> {
+    return this.files.put(tenantId, JSON.stringify(value));
   }
-  async get(tenantId: string): Promise<StoredToken | undefined> {
-    const value = await this.files.get(tenantId);
-    return value === undefined ? undefined : (JSON.parse(value) as StoredToken);
+  async get(tenantId: string): Promise<T | undefined> {
+    const text = await this.files.get(tenantId);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
   }
   delete(tenantId: string): Promise<void> {
     return this.files.delete(tenantId);
   }
 }
 
-export class FileWebhookSecretStore implements WebhookSecretStore {
-  private readonly files: FileSecrets;
+export class FileTokenStore extends FileTenantSecrets<StoredToken> implements TokenStore {
   constructor(dir: string) {
-    this.files = new FileSecrets(join(dir, 'webhook'));
+    super(dir, 'oauth');
   }
-  save(tenantId: string, webhookSecret: StoredWebhookSecret): Promise<void> {
-    return this.files.put(tenantId, JSON.stringify(webhookSecret));
-  }
-  async get(tenantId: string): Promise<StoredWebhookSecret | undefined> {
-    const value = await this.files.get(tenantId);
-    return value === undefined ? undefined : (JSON.parse(value) as StoredWebhookSecret);
-  }
-  delete(tenantId: string): Promise<void> {
-    return this.files.delete(tenantId);
+}
+
+export class FileWebhookSecretStore
+  extends FileTenantSecrets<StoredWebhookSecret>
+  implements WebhookSecretStore
+{
+  constructor(dir: string) {
+    super(dir, 'webhook');
   }
 }
 
