@@ -65,14 +65,6 @@ export class InMemorySecretsManager {
     this.secrets.set(name, { arn: newArn(name), value, tags: {} });
   }
 
-  valueOf(name: string): string | undefined {
-    return this.secrets.get(name)?.value;
-  }
-
-  names(): string[] {
-    return [...this.secrets.keys()].sort();
-  }
-
   private nameOf(nameOrArn: string): string {
     if (!nameOrArn.startsWith(arnPrefix)) return nameOrArn;
     return nameOrArn.slice(arnPrefix.length).replace(/-[A-Za-z0-9]{6}$/, '');

@@ -69,7 +69,6 @@ export interface TestApp {
   depsFor(functionName: string): AppDependencies;
   readonly stripe: FakeStripe;
   readonly queues: TestQueues;
-  readonly secrets: InMemorySecretsManager;
   readonly clock: TestClock;
   readonly log: CapturingLog;
   readonly tableName: string;
@@ -208,7 +207,6 @@ export async function createTestApp(): Promise<TestApp> {
     },
     stripe,
     queues,
-    secrets,
     clock,
     log,
     tableName,

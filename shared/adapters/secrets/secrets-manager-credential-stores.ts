@@ -9,8 +9,8 @@ import { SecretsManagerSecrets } from './secrets-manager-secrets.ts';
  * `{prefix}/stripe/webhook/{tenantId}` (its endpoint's signing secret). The two name spaces never
  * overlap, so IAM can give the public webhook functions the second and not the first.
  */
-export const tokenSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/oauth/${tenantId}`;
-export const webhookSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/webhook/${tenantId}`;
+const tokenSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/oauth/${tenantId}`;
+const webhookSecretName = (prefix: string, tenantId: string) => `${prefix}/stripe/webhook/${tenantId}`;
 
 interface Kind<T> {
   readonly name: (prefix: string, tenantId: string) => string;
