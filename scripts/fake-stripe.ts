@@ -2,6 +2,7 @@
  * `npm run stripe:fake`: the Stripe emulator on its own, on http://127.0.0.1:12111 (or
  * FAKE_STRIPE_PORT). Its consent screen shows Authorize and Cancel buttons
  * (FAKE_STRIPE_CONSENT=approve|deny decides at once instead); FAKE_STRIPE_ACCOUNT names the account.
+ * Every event it fires is also listed by the account's Events API (`GET /v1/events`, 30 days).
  */
 import { startStripeEmulator } from './local/stripe-emulator.ts';
 

@@ -18,8 +18,17 @@ export interface StripeEmulator {
   readonly expected: { customersUpserted: number; subscriptionsCreated: number; ordersCreated: number };
   /** Where fired events go: the local stack's Connect endpoint, signed with its secret. */
   deliverTo(target: WebhookTarget): void;
-  /** Changes the demo account as `type` says and delivers the resulting signed events. */
-  fire(type: EmulatorEventName): Promise<FireResult>;
+  /**
+   * Changes the demo account as `type` says, records the resulting events in the account's
+   * Events API and delivers them signed; with `deliver: false` they are only recorded (webhooks
+   * off: only a sweep of the Events API finds them).
+   */
+  fire(type: EmulatorEventName, options?: FireOptions): Promise<FireResult>;
+}
+
+export interface FireOptions {
+  /** Send the events to the Connect endpoint too (default `true`). */
+  readonly deliver?: boolean;
 }
 
 export interface WebhookTarget {
@@ -42,9 +51,19 @@ export interface Delivery {
   readonly response: unknown;
 }
 
+export interface FiredEvent {
+  readonly eventId: string;
+  readonly type: string;
+  /** The id of the event's object (`data.object.id`). */
+  readonly objectId: string;
+}
+
 export interface FireResult {
   readonly type: EmulatorEventName;
   readonly account: string;
+  /** The events recorded in the account's Events API, oldest first. */
+  readonly events: readonly FiredEvent[];
+  /** One per event, in order; empty when fired with `deliver: false`. */
   readonly deliveries: readonly Delivery[];
 }
 
@@ -63,7 +82,9 @@ export class FireError extends Error {
 /**
  * The test suite's fake Stripe with a demo clinic behind its consent screen: what `npm run dev`
  * talks to when no Stripe is configured, and what `npm run stripe:fake` serves on its own. Its
- * dashboard (`/`) and `POST /_emulator/events` fire signed events at the local stack.
+ * dashboard (`/`) and `POST /_emulator/events` (`{"type": …}`, optionally `"deliver": false`)
+ * fire events: each is recorded in the demo account's Events API (`GET /v1/events`) and, unless
+ * `deliver` is false, sent signed to the local stack.
  */
 export async function startStripeEmulator(
   options: { port?: number; consent?: FakeStripe['consent']; accountId?: string } = {},
@@ -89,14 +110,15 @@ export async function startStripeEmulator(
   let target: WebhookTarget | undefined;
   // One fire at a time: each picks "the newest open invoice" and so on from the data it changes.
   let queue: Promise<unknown> = Promise.resolve();
-  const fire = (type: EmulatorEventName): Promise<FireResult> => {
-    const run = queue.then(() => fireNow(type));
+  const fire = (type: EmulatorEventName, fireOptions: FireOptions = {}): Promise<FireResult> => {
+    const run = queue.then(() => fireNow(type, fireOptions.deliver ?? true));
     queue = run.catch(() => undefined);
     return run;
   };
-  async function fireNow(type: EmulatorEventName): Promise<FireResult> {
+  async function fireNow(type: EmulatorEventName, deliver: boolean): Promise<FireResult> {
     const account = stripe.consentAccount;
-    if (!target) {
+    const to = target;
+    if (deliver && !to) {
       throw new FireError(503, 'no_webhook_target', 'No local stack is listening for this emulator’s events');
     }
     // Stripe sends a platform the events of connected accounts only.
@@ -113,7 +135,7 @@ export async function startStripeEmulator(
         data: stripe.accountData(account),
         accountId: account,
         clientId: stripe.clientId,
-        now: Math.floor(Date.now() / 1000),
+        now: stripe.now(),
       });
     } catch (error) {
       if (error instanceof NothingToChangeError) throw new FireError(409, 'nothing_to_change', error.message);
@@ -121,9 +143,17 @@ export async function startStripeEmulator(
     }
     // The account really revokes Compass before Stripe tells the platform.
     if (type === 'account.application.deauthorized') stripe.connected.delete(account);
+    // Recorded before delivery, as at Stripe: an event whose delivery fails is still listed.
+    stripe.recordEvent(...events);
     const deliveries: Delivery[] = [];
-    for (const event of events) deliveries.push(await deliver(target, event));
-    return { type, account, deliveries };
+    if (deliver && to) {
+      for (const event of events) {
+        const delivery = await deliverEvent(to, event);
+        if (delivery.status >= 200 && delivery.status < 300) stripe.markEventDelivered(event);
+        deliveries.push(delivery);
+      }
+    }
+    return { type, account, events: events.map(firedEvent), deliveries };
   }
 
   const url = await stripe.start(options.port ?? 12111);
@@ -133,7 +163,10 @@ export async function startStripeEmulator(
       settingsUrl: () => target?.settingsUrl,
       accountId: () => stripe.consentAccount,
       connected: () => stripe.isConnected(stripe.consentAccount),
-      counts: () => stripe.accountData(stripe.consentAccount).counts(),
+      counts: () => {
+        const data = stripe.accountData(stripe.consentAccount);
+        return { ...data.counts(), events: data.events.size };
+      },
     });
   const { customersUpserted, subscriptionsCreated, ordersCreated } = clinic.expected;
   return {
@@ -147,7 +180,12 @@ export async function startStripeEmulator(
   };
 }
 
-async function deliver(target: WebhookTarget, event: Record<string, unknown>): Promise<Delivery> {
+function firedEvent(event: Record<string, unknown>): FiredEvent {
+  const object = (event.data as { object?: { id?: unknown } } | undefined)?.object;
+  return { eventId: String(event.id), type: String(event.type), objectId: String(object?.id) };
+}
+
+async function deliverEvent(target: WebhookTarget, event: Record<string, unknown>): Promise<Delivery> {
   const payload = JSON.stringify(event, null, 2);
   let response: Response;
   try {
@@ -175,18 +213,11 @@ async function deliver(target: WebhookTarget, event: Record<string, unknown>): P
   } catch {
     // Keep the text: the page shows what came back.
   }
-  const object = (event.data as { object?: { id?: unknown } } | undefined)?.object;
-  return {
-    eventId: String(event.id),
-    type: String(event.type),
-    objectId: String(object?.id),
-    status: response.status,
-    response: body,
-  };
+  return { ...firedEvent(event), status: response.status, response: body };
 }
 
 interface DashboardDeps {
-  readonly fire: (type: EmulatorEventName) => Promise<FireResult>;
+  readonly fire: (type: EmulatorEventName, options: FireOptions) => Promise<FireResult>;
   readonly settingsUrl: () => string | undefined;
   readonly accountId: () => string;
   readonly connected: () => boolean;
@@ -235,12 +266,14 @@ async function serveDashboard(
     return true;
   }
   const body = await readLimited(req);
-  let type: unknown;
+  let command: { type?: unknown; deliver?: unknown } = {};
   try {
-    type = (JSON.parse(body ?? '') as { type?: unknown }).type;
+    const parsed: unknown = JSON.parse(body ?? '');
+    if (parsed && typeof parsed === 'object') command = parsed;
   } catch {
-    type = undefined;
+    // Not JSON: answered as an unknown type below.
   }
+  const { type, deliver } = command;
   if (!isEmulatorEventName(type)) {
     json(res, 400, {
       error: 'unknown_event_type',
@@ -249,8 +282,12 @@ async function serveDashboard(
     });
     return true;
   }
+  if (deliver !== undefined && typeof deliver !== 'boolean') {
+    json(res, 400, { error: 'invalid_deliver', message: '"deliver" is true or false' });
+    return true;
+  }
   try {
-    json(res, 200, await deps.fire(type));
+    json(res, 200, await deps.fire(type, deliver === undefined ? {} : { deliver }));
   } catch (error) {
     if (!(error instanceof FireError)) throw error;
     json(res, error.status, { error: error.code, message: error.message });

@@ -4,7 +4,8 @@ import type { StripeObject } from '../fixtures/stripe-objects.ts';
  * The objects one Stripe account holds, as the fake Stripe serves them from its list and
  * retrieve endpoints. Each kind of object lives in a {@link Collection} kept in Stripe's list
  * order (newest first: `created` descending, ties by `id` descending), sorted lazily after
- * changes so that bulk seeding stays linear.
+ * changes so that bulk seeding stays linear. The account's events live in an {@link EventLog}
+ * (events of one second in the order they were recorded).
  *
  * @module
  */
@@ -19,6 +20,9 @@ export const COLLECTION_NAMES = [
   'charges',
 ] as const;
 export type CollectionName = (typeof COLLECTION_NAMES)[number];
+
+/** What {@link Collection} can hold: the stored objects, and the account's Events API log. */
+export type StoreName = CollectionName | 'events';
 
 /** Objects to add to an account, by collection (`fake.seed`, `seedClinic().objects`). */
 export type SeedObjects = { readonly [K in CollectionName]?: readonly StripeObject[] };
@@ -69,18 +73,24 @@ export function compareNewestFirst(a: StripeObject, b: StripeObject): number {
   return idA < idB ? 1 : idA > idB ? -1 : 0;
 }
 
+type Order = (a: StripeObject, b: StripeObject) => number;
+
 /** One kind of object of one account. Adding an object with an existing id replaces it. */
 export class Collection {
-  readonly name: CollectionName;
+  readonly name: StoreName;
   readonly objectName: string;
   private readonly byId = new Map<string, StripeObject>();
   private ordered: StripeObject[] | undefined = [];
+  private readonly order: Order;
   /** Bumped on every change, so derived indexes know when to rebuild. */
   version = 0;
 
-  constructor(name: CollectionName) {
+  constructor(name: CollectionName);
+  constructor(name: StoreName, objectName: string, order: Order);
+  constructor(name: StoreName, objectName?: string, order: Order = compareNewestFirst) {
     this.name = name;
-    this.objectName = OBJECT_NAMES[name];
+    this.objectName = objectName ?? OBJECT_NAMES[name as CollectionName];
+    this.order = order;
   }
 
   get size(): number {
@@ -137,7 +147,7 @@ export class Collection {
 
   /** Every object, newest first. Do not mutate the array. */
   all(): readonly StripeObject[] {
-    if (!this.ordered) this.ordered = [...this.byId.values()].sort(compareNewestFirst);
+    if (!this.ordered) this.ordered = [...this.byId.values()].sort(this.order);
     return this.ordered;
   }
 
@@ -169,7 +179,7 @@ export class Collection {
       // Objects listed before the cursor are the newer ones; take those nearest to it.
       const end = Math.min(
         hi,
-        firstIndex(all, (o) => compareNewestFirst(o, cursor) >= 0),
+        firstIndex(all, (o) => this.order(o, cursor) >= 0),
       );
       for (let i = end - 1; i >= lo && data.length <= query.limit; i -= 1) {
         const object = all[i] as StripeObject;
@@ -185,7 +195,7 @@ export class Collection {
       if (!cursor) throw new Error(`No such ${this.objectName}: '${query.startingAfter}'`);
       start = Math.max(
         lo,
-        firstIndex(all, (o) => compareNewestFirst(o, cursor) > 0),
+        firstIndex(all, (o) => this.order(o, cursor) > 0),
       );
     }
     for (let i = start; i < hi && data.length <= query.limit; i += 1) {
@@ -200,6 +210,69 @@ export class Collection {
   private changed(): void {
     this.ordered = undefined;
     this.version += 1;
+  }
+}
+
+/** How long Stripe keeps an account's events listable and retrievable. */
+export const EVENT_RETENTION_SECONDS = 30 * 86_400;
+
+/** When each event was recorded: Stripe lists events of the same second in the order they happened. */
+const recordedAt = new WeakMap<StripeObject, number>();
+let recordings = 0;
+
+/** Events newest first: `created` descending, then the later recorded first. */
+function compareEventsNewestFirst(a: StripeObject, b: StripeObject): number {
+  const byCreated = (b.created as number) - (a.created as number);
+  if (byCreated !== 0) return byCreated;
+  return (recordedAt.get(b) ?? 0) - (recordedAt.get(a) ?? 0);
+}
+
+/**
+ * An account's Events API (`GET /v1/events`): every event recorded at the fake, whether or not
+ * it was also delivered as a webhook. `pending_webhooks` is served as Stripe does, from what
+ * happened since: 0 once {@link EventLog.markDelivered}, the recorded count until then.
+ */
+export class EventLog extends Collection {
+  private readonly delivered = new Set<string>();
+
+  constructor() {
+    super('events', 'event', compareEventsNewestFirst);
+  }
+
+  override addAll(events: readonly StripeObject[]): void {
+    for (const event of events) {
+      if (typeof event.type !== 'string' || event.type === '') {
+        throw new TypeError(`event ${String(event.id)} without a type`);
+      }
+      recordings += 1;
+      recordedAt.set(event, recordings);
+    }
+    super.addAll(events);
+  }
+
+  /** A webhook endpoint answered 2xx for this event. */
+  markDelivered(id: string): void {
+    if (!this.has(id)) throw new Error(`No such event: '${id}'`);
+    this.delivered.add(id);
+  }
+
+  isDelivered(id: string): boolean {
+    return this.delivered.has(id);
+  }
+
+  /** The event as the API shows it now. */
+  render(event: StripeObject): StripeObject {
+    return this.delivered.has(event.id as string) ? { ...event, pending_webhooks: 0 } : event;
+  }
+
+  override delete(id: string): boolean {
+    this.delivered.delete(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.delivered.clear();
+    super.clear();
   }
 }
 
@@ -227,6 +300,8 @@ export class AccountData {
   readonly invoicePayments = new Collection('invoicePayments');
   readonly paymentIntents = new Collection('paymentIntents');
   readonly charges = new Collection('charges');
+  /** The account's events, as `GET /v1/events` lists them (record with {@link AccountData.recordEvent}). */
+  readonly events = new EventLog();
   private paymentIndex:
     | {
         readonly version: number;
@@ -239,14 +314,24 @@ export class AccountData {
     this.accountId = accountId;
   }
 
-  collection(name: CollectionName): Collection {
+  collection(name: StoreName): Collection {
     return this[name];
   }
 
-  /** The collection of a Stripe `object` word (`'customer'`, `'invoice_payment'`, …). */
+  /** The collection of a Stripe `object` word (`'customer'`, `'invoice_payment'`, `'event'`, …). */
   collectionOf(objectName: string): Collection | undefined {
+    if (objectName === 'event') return this.events;
     const name = COLLECTION_OF_OBJECT[objectName];
     return name ? this[name] : undefined;
+  }
+
+  /**
+   * Adds events to the account's Events API, as Stripe records every event it creates, whether
+   * or not a webhook endpoint gets it. Each needs `id`, `type` and an integer `created`.
+   */
+  recordEvent(...events: StripeObject[]): this {
+    this.events.addAll(events);
+    return this;
   }
 
   /** Adds (or replaces) objects of any stored kind, by their `object` word. */
@@ -276,8 +361,10 @@ export class AccountData {
     >;
   }
 
+  /** Removes every object and event. */
   clear(): void {
     for (const name of COLLECTION_NAMES) this[name].clear();
+    this.events.clear();
   }
 
   /** The InvoicePayments of an invoice, newest first. */

@@ -2,9 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StripeObject } from '../fixtures/stripe-objects.ts';
-import { AccountData, type Collection, type CollectionName, idOf, type SeedObjects } from './account-data.ts';
+import {
+  AccountData,
+  type Collection,
+  EVENT_RETENTION_SECONDS,
+  idOf,
+  type SeedObjects,
+  type StoreName,
+} from './account-data.ts';
 
-export { AccountData, type CollectionName, type SeedObjects } from './account-data.ts';
+export type { StripeObject } from '../fixtures/stripe-objects.ts';
+export {
+  AccountData,
+  type CollectionName,
+  EVENT_RETENTION_SECONDS,
+  EventLog,
+  type SeedObjects,
+} from './account-data.ts';
 
 /**
  * A fake Stripe that speaks HTTP like Stripe does, for the real `stripe` SDK to talk to.
@@ -18,7 +32,10 @@ export { AccountData, type CollectionName, type SeedObjects } from './account-da
  * It also serves connected accounts' data ({@link FakeStripe.accountData}, {@link FakeStripe.seed})
  * the way the backfill reads it: `GET /v1/{customers,subscriptions,invoices,payment_intents,
  * invoice_payments,charges}` lists with Stripe's pagination, `created`/status filters and
- * `expand[]`, and `GET /v1/<those>/<id>`. Requests name the account with the `Stripe-Account`
+ * `expand[]`, and `GET /v1/<those>/<id>`. Each account also has its Events API
+ * (`GET /v1/events`, `GET /v1/events/<id>`: newest first, 30 days kept, `type`/`types`/
+ * `delivery_success` filters) holding the events recorded with {@link FakeStripe.recordEvent},
+ * delivered as webhooks or not. Requests name the account with the `Stripe-Account`
  * header and authenticate with the platform key. {@link FakeStripe.latencyMs},
  * {@link FakeStripe.rateLimit} (a per-account token bucket answering Stripe's 429) and
  * {@link FakeStripe.stats} serve tests and the benchmark.
@@ -30,6 +47,8 @@ export interface FakeStripeOptions {
   readonly codeTtlMs?: number;
   readonly latencyMs?: number;
   readonly rateLimit?: RateLimit | null;
+  /** The fake's clock, epoch seconds (what the Events API's 30 days count from). */
+  readonly now?: () => number;
 }
 
 export interface RecordedRequest {
@@ -116,6 +135,11 @@ export class FakeStripe {
   /** Token bucket per account; `null` (the default) for no limit. Applies to `/v1/` paths. */
   rateLimit: RateLimit | null;
   /**
+   * The fake's clock in epoch seconds: the Events API lists the 30 days before it. Tests whose
+   * events carry fixture times (long past) set it near them.
+   */
+  now: () => number;
+  /**
    * Pages and actions served before Stripe's own routes (the local emulator's dashboard); answers
    * `true` when it handled the request. Not recorded in {@link requests} or {@link stats}.
    */
@@ -135,6 +159,7 @@ export class FakeStripe {
     this.codeTtlMs = options.codeTtlMs ?? 5 * 60_000;
     this.latencyMs = options.latencyMs ?? 0;
     this.rateLimit = options.rateLimit ?? null;
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
   get url(): string {
@@ -184,6 +209,11 @@ export class FakeStripe {
     this.faults.set(path, [...(this.faults.get(path) ?? []), ...faults]);
   }
 
+  /** Forgets the faults still queued (a test that gave up early leaves some). */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   requestsTo(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
   }
@@ -222,6 +252,31 @@ export class FakeStripe {
   /** Adds (or replaces, by id) objects of an account in bulk. Does not connect it. */
   seed(accountId: string, objects: SeedObjects): AccountData {
     return this.accountData(accountId).seed(objects);
+  }
+
+  /**
+   * Records events in their account's Events API (the account of `event.account`, the
+   * platform's own without one), as Stripe records every event it creates. Nothing is delivered:
+   * that is the "webhooks off" case. A test that also delivers the event as a webhook calls
+   * {@link markEventDelivered} after a 2xx, as the emulator does. Returns the events.
+   */
+  recordEvent(...events: StripeObject[]): StripeObject[] {
+    for (const event of events) this.dataOfEvent(event).recordEvent(event);
+    return events;
+  }
+
+  /** An endpoint answered 2xx for this recorded event: it lists with `pending_webhooks: 0`. */
+  markEventDelivered(event: StripeObject): void {
+    this.dataOfEvent(event).events.markDelivered(String(event.id));
+  }
+
+  /** The recorded events of an account (or {@link PLATFORM}), newest first, retention ignored. */
+  recordedEvents(accountId: string): readonly StripeObject[] {
+    return (accountId === PLATFORM ? this.platformData : this.accountData(accountId)).events.all();
+  }
+
+  private dataOfEvent(event: StripeObject): AccountData {
+    return typeof event.account === 'string' ? this.accountData(event.account) : this.platformData;
   }
 
   stats(): FakeStripeStats {
@@ -375,10 +430,11 @@ export class FakeStripe {
     try {
       const query = parseQuery(url.searchParams);
       const id = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+      const now = this.now();
       const body =
         id === undefined
-          ? listObjects(resource, data, query, url.pathname)
-          : retrieveObject(resource, data, query, id);
+          ? listObjects(resource, data, query, url.pathname, now)
+          : retrieveObject(resource, data, query, id, now);
       this.send(res, 200, body);
     } catch (error) {
       if (!(error instanceof StripeApiError)) throw error;
@@ -678,7 +734,7 @@ type Predicate = (object: StripeObject) => boolean;
 type Expander = (object: StripeObject, data: AccountData) => StripeObject;
 
 interface ResourceSpec {
-  readonly collection: CollectionName;
+  readonly collection: StoreName;
   /** List parameters besides `limit`, `starting_after`, `ending_before`, `created`, `expand`. */
   readonly params: readonly string[];
   /** Parameters Stripe has for this list that the fake does not implement (answered 400). */
@@ -687,6 +743,10 @@ interface ResourceSpec {
   readonly filters: (query: Query, data: AccountData) => Predicate[];
   /** Expandable fields (without the `data.` of lists). */
   readonly expand: Readonly<Record<string, Expander>>;
+  /** The object as the API shows it (state kept beside the object, like delivery). */
+  readonly render?: Expander;
+  /** Objects older than this (before the fake's `now`) are gone from the API. */
+  readonly retentionSeconds?: number;
 }
 
 /** Replaces an id with the object it names (a deleted customer expands to its tombstone). */
@@ -884,7 +944,56 @@ const RESOURCES: Readonly<Record<string, ResourceSpec>> = {
       payment_intent: (o, data) => ({ ...o, payment_intent: lookup(data.paymentIntents, o.payment_intent) }),
     },
   },
+  events: {
+    collection: 'events',
+    params: ['type', 'types', 'delivery_success'],
+    unsupported: [],
+    filters: (query, data) => {
+      const filters: Predicate[] = [];
+      const type = stringParam(query, 'type');
+      const types = query.get('types');
+      if (type !== undefined && types !== undefined) {
+        throw invalid('You may pass either type or types, but not both.', 'types');
+      }
+      if (type !== undefined) {
+        const pattern = eventTypePattern(type);
+        filters.push((o) => pattern.test(String(o.type)));
+      }
+      if (types !== undefined) {
+        if (!Array.isArray(types)) throw invalid('Invalid array', 'types');
+        if (types.length > MAX_EVENT_TYPES) {
+          throw invalid(`You may pass at most ${MAX_EVENT_TYPES} types.`, 'types');
+        }
+        const wanted = new Set(types);
+        filters.push((o) => wanted.has(String(o.type)));
+      }
+      const deliverySuccess = stringParam(query, 'delivery_success');
+      if (deliverySuccess !== undefined) {
+        const wanted = booleanParam(deliverySuccess, 'delivery_success');
+        filters.push((o) => (data.events.render(o).pending_webhooks === 0) === wanted);
+      }
+      return filters;
+    },
+    expand: {},
+    render: (o, data) => data.events.render(o),
+    retentionSeconds: EVENT_RETENTION_SECONDS,
+  },
 };
+
+/** Stripe's limit on `types[]` of `GET /v1/events`. */
+const MAX_EVENT_TYPES = 20;
+
+/** `type` of `GET /v1/events`: an event name, or a group with `*` as wildcard (`customer.*`). */
+function eventTypePattern(type: string): RegExp {
+  const escaped = type.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+function booleanParam(value: string, param: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw invalid(`Invalid boolean: ${value}`, param);
+}
 
 /** An invoice's subscription: basil's `parent.subscription_details`, or the legacy field. */
 function invoiceSubscription(invoice: StripeObject): string | undefined {
@@ -936,7 +1045,12 @@ function createdRange(query: Query): { gt?: number; gte?: number; lt?: number; l
   return range;
 }
 
-function listObjects(spec: ResourceSpec, data: AccountData, query: Query, url: string): unknown {
+/** Whether an object is still served (Stripe keeps events 30 days). */
+function retained(spec: ResourceSpec, object: StripeObject, now: number): boolean {
+  return spec.retentionSeconds === undefined || (object.created as number) >= now - spec.retentionSeconds;
+}
+
+function listObjects(spec: ResourceSpec, data: AccountData, query: Query, url: string, now: number): unknown {
   checkParams(query, [...LIST_PARAMS, ...spec.params], spec.unsupported);
   const collection = data.collection(spec.collection);
   const limitText = stringParam(query, 'limit');
@@ -955,9 +1069,16 @@ function listObjects(spec: ResourceSpec, data: AccountData, query: Query, url: s
     ['starting_after', startingAfter],
     ['ending_before', endingBefore],
   ] as const) {
-    if (id !== undefined && !collection.has(id)) throw noSuch(collection.objectName, id, param, 400);
+    const cursor = id === undefined ? undefined : collection.get(id);
+    if (id !== undefined && (!cursor || !retained(spec, cursor, now))) {
+      throw noSuch(collection.objectName, id, param, 400);
+    }
   }
-  const created = createdRange(query);
+  let created = createdRange(query);
+  if (spec.retentionSeconds !== undefined) {
+    const oldest = now - spec.retentionSeconds;
+    created = { ...created, gte: Math.max(created?.gte ?? oldest, oldest) };
+  }
   const expand = expanders(query, spec, 'data.');
   const filters = spec.filters(query, data);
   const page = collection.page({
@@ -967,20 +1088,28 @@ function listObjects(spec: ResourceSpec, data: AccountData, query: Query, url: s
     ...(created === undefined ? {} : { created }),
     ...(filters.length === 0 ? {} : { filter: (o: StripeObject) => filters.every((f) => f(o)) }),
   });
+  const render = spec.render ?? ((o: StripeObject) => o);
   return {
     object: 'list',
-    data: page.data.map((object) => expand.reduce((o, expander) => expander(o, data), object)),
+    data: page.data.map((object) => expand.reduce((o, expander) => expander(o, data), render(object, data))),
     has_more: page.hasMore,
     url,
   };
 }
 
-function retrieveObject(spec: ResourceSpec, data: AccountData, query: Query, id: string): unknown {
+function retrieveObject(
+  spec: ResourceSpec,
+  data: AccountData,
+  query: Query,
+  id: string,
+  now: number,
+): unknown {
   checkParams(query, ['expand'], []);
   const collection = data.collection(spec.collection);
   const object = collection.get(id);
-  if (!object) throw noSuch(collection.objectName, id, 'id', 404);
-  return expanders(query, spec, '').reduce((o, expander) => expander(o, data), object);
+  if (!object || !retained(spec, object, now)) throw noSuch(collection.objectName, id, 'id', 404);
+  const render = spec.render ?? ((o: StripeObject) => o);
+  return expanders(query, spec, '').reduce((o, expander) => expander(o, data), render(object, data));
 }
 
 /** The emulator's consent screen: two buttons that send the browser back like Stripe's would. */
