@@ -11,6 +11,13 @@ type Deps = Pick<AppDependencies, 'records' | 'sessions'>;
 const COLLECTIONS: readonly RecordCollection[] = ['customers', 'subscriptions', 'orders'];
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
+/**
+ * The longest cursor the record store issues is about 1,210 characters (its keys hold a tenant id
+ * of up to 128 characters and a record id of up to 255, see stripe-ids.ts). 1,280 base64url
+ * characters decode to at most 960 bytes, so no key in a forged cursor can reach DynamoDB's
+ * 1024-byte sort-key limit (a ValidationException, a 500) however the store reads it.
+ */
+export const MAX_CURSOR_LENGTH = 1280;
 
 /**
  * `GET /api/stripe/{customers,subscriptions,orders}?limit=1..100&cursor=…`: the session's
@@ -43,7 +50,11 @@ function parseLimit(values: string[]): number {
 
 function parseCursor(values: string[]): string | undefined {
   if (values.length > 1) throw new ValidationError('invalid_cursor', 'cursor may be given once');
-  return values[0];
+  const cursor = values[0];
+  if (cursor !== undefined && cursor.length > MAX_CURSOR_LENGTH) {
+    throw new ValidationError('invalid_cursor', 'cursor is malformed or belongs to another listing');
+  }
+  return cursor;
 }
 
 export const handler = lazyHandler(() => createRecordsReadHandler(createAwsDependencies()));

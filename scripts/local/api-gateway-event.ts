@@ -72,7 +72,12 @@ export function writeApiGatewayResult(res: ServerResponse, result: APIGatewayPro
   res.end(body);
 }
 
-/** Matches `/api/webhooks/stripe/{slug}`-style route paths. */
+/**
+ * Matches `/api/webhooks/stripe/{slug}`-style route paths. Parameters arrive percent-decoded, as
+ * API Gateway passes them; a segment that does not decode (`%zz`, `%E0%A4%A`, a lone UTF-8
+ * continuation byte) matches no route, so it gets the JSON 404 of any unknown path instead of
+ * a URIError.
+ */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const names: string[] = [];
   const regex = new RegExp(
@@ -83,5 +88,31 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   );
   const match = regex.exec(path);
   if (!match) return undefined;
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]));
+  const params: Record<string, string> = {};
+  for (const [i, name] of names.entries()) {
+    const value = decodePathSegment(match[i + 1] ?? '');
+    if (value === undefined) return undefined;
+    params[name] = value;
+  }
+  return params;
+}
+
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The request target as a URL, or `undefined` when it is not one (an absolute-form target such
+ * as `http://[x/`, which Node's parser lets through and `new URL` throws on).
+ */
+export function parseRequestUrl(req: IncomingMessage, base: string): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return undefined;
+  }
 }

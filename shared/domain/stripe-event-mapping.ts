@@ -9,6 +9,13 @@ import type {
   SubscriptionItemRecord,
   SubscriptionRecord,
 } from './records.ts';
+import {
+  isImpossibleStripeId,
+  isStripeAccountId,
+  isStripeEventId,
+  isStripeObjectId,
+  MAX_STRIPE_ID_LENGTH,
+} from './stripe-ids.ts';
 
 /**
  * Stripe event → record changes (design §3 "Webhooks", "Record fields", "Stripe API versions").
@@ -75,10 +82,14 @@ export type IgnoredReason =
   /** `data.object` lacks a field the event type needs, or has one of the wrong type. */
   | `malformed_${MappedStripeObjectType}`;
 
-const MAX_EVENT_ID_LENGTH = 255;
 const MAX_EVENT_TYPE_LENGTH = 100;
-const MAX_OBJECT_ID_LENGTH = 255;
-const EVENT_ID_PATTERN = /^evt_[A-Za-z0-9_]+$/;
+/**
+ * Status words and currency codes are a few letters, and Stripe allows 20 items a subscription.
+ * Bounds far above both keep a record (and its journal entry) under DynamoDB's 400 KB item limit
+ * whatever a 2 MiB body holds.
+ */
+const MAX_WORD_LENGTH = 100;
+const MAX_SUBSCRIPTION_ITEMS = 250;
 /** `Date` accepts ±8.64e15 ms; anything beyond makes `toISOString` throw. */
 const MAX_EPOCH_SECONDS = 8.64e12;
 
@@ -103,6 +114,12 @@ function isPlainObject(value: unknown): value is JsonObject {
  * `api_version` become `null` when absent; a value of the wrong type for either also rejects
  * the event, since routing (`account`) must not guess.
  *
+ * The values that become DynamoDB keys are checked here, before any ledger or journal write (see
+ * stripe-ids.ts): an event id that is not `evt_…`, an `account` that is not `acct_…` and a
+ * `data.object.id` that no Stripe id can be (over 255 characters, control characters) reject the
+ * body. The mapping checks every id that becomes a key, and ignores the event when one is not
+ * key-safe.
+ *
  * Call it only after the signature has been verified: it checks shape, not authenticity.
  */
 export function parseStripeEvent(value: unknown): StripeEventEnvelope | undefined {
@@ -110,7 +127,7 @@ export function parseStripeEvent(value: unknown): StripeEventEnvelope | undefine
     return undefined;
   }
   const { id, type, created, livemode, data, account, api_version: apiVersion } = value;
-  if (typeof id !== 'string' || id.length > MAX_EVENT_ID_LENGTH || !EVENT_ID_PATTERN.test(id)) {
+  if (!isStripeEventId(id)) {
     return undefined;
   }
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_EVENT_TYPE_LENGTH) {
@@ -125,7 +142,12 @@ export function parseStripeEvent(value: unknown): StripeEventEnvelope | undefine
   if (!isPlainObject(data) || !isPlainObject(data.object)) {
     return undefined;
   }
-  if (account !== undefined && account !== null && typeof account !== 'string') {
+  if (account !== undefined && account !== null && !isStripeAccountId(account)) {
+    return undefined;
+  }
+  // Refused before the ledger; an id that is missing, not a string or merely unusual is the
+  // mapping's `malformed_*`.
+  if (typeof data.object.id === 'string' && isImpossibleStripeId(data.object.id)) {
     return undefined;
   }
   if (apiVersion !== undefined && apiVersion !== null && typeof apiVersion !== 'string') {
@@ -449,7 +471,7 @@ function toSubscriptionRecord(subscription: SubscriptionPayload): SubscriptionRe
   // The embedded list is taken as complete; should Stripe ever embed a partial page
   // (`has_more: true`), items and MRR would miss the rest until a backfill re-reads them.
   const list = readOptionalObject(subscription.items);
-  if (list === null || !Array.isArray(list.data)) {
+  if (list === null || !Array.isArray(list.data) || list.data.length > MAX_SUBSCRIPTION_ITEMS) {
     throw new MalformedPayloadError('items');
   }
   const items = list.data.map(toSubscriptionItem);
@@ -511,8 +533,8 @@ function fromPrice(price: PricePayload, quantity: number): Omit<MappedItem, 'cur
   const recurring = readOptionalObject(price.recurring);
   return {
     record: {
-      priceId: readId(price.id),
-      productId: readReference(price.product),
+      priceId: readFieldId(price.id),
+      productId: readReference(price.product, readFieldId),
       unitAmount: readUnitAmount(price.unit_amount, price.unit_amount_decimal),
       quantity,
       interval: readInterval(recurring?.interval),
@@ -525,8 +547,8 @@ function fromPrice(price: PricePayload, quantity: number): Omit<MappedItem, 'cur
 function fromPlan(plan: PlanPayload, quantity: number): Omit<MappedItem, 'currentPeriodEnd'> {
   return {
     record: {
-      priceId: readId(plan.id),
-      productId: readReference(plan.product),
+      priceId: readFieldId(plan.id),
+      productId: readReference(plan.product, readFieldId),
       unitAmount: readUnitAmount(plan.amount, plan.amount_decimal),
       quantity,
       interval: readInterval(plan.interval),
@@ -589,32 +611,45 @@ function whenWellFormed<T>(object: unknown, map: (object: JsonObject) => T): T |
   }
 }
 
+/** An object id that may become a record key (`{id}`, `{created}#{id}`): see stripe-ids.ts. */
 function readId(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_OBJECT_ID_LENGTH) {
+  if (!isStripeObjectId(value)) {
+    throw new MalformedPayloadError('id');
+  }
+  return value;
+}
+
+/**
+ * A price, plan or product id: a field, never a key, and plan and product ids may be ones their
+ * owner chose years ago (spaces and all), so only the length is bounded.
+ */
+function readFieldId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_STRIPE_ID_LENGTH) {
     throw new MalformedPayloadError('id');
   }
   return value;
 }
 
 /** An id, or an expanded object's `id`; `null` when absent. */
-function readReference(value: unknown): string | null {
+function readReference(value: unknown, read: (id: unknown) => string = readId): string | null {
   if (value === undefined || value === null) {
     return null;
   }
   if (typeof value === 'string') {
-    return readId(value);
+    return read(value);
   }
   if (isPlainObject(value)) {
-    return readId(value.id);
+    return read(value.id);
   }
   throw new MalformedPayloadError('reference');
 }
 
+/** A status word or a currency code: see {@link MAX_WORD_LENGTH}. */
 function readOptionalString(value: unknown): string | null {
   if (value === undefined || value === null) {
     return null;
   }
-  if (typeof value !== 'string') {
+  if (typeof value !== 'string' || value.length > MAX_WORD_LENGTH) {
     throw new MalformedPayloadError('string');
   }
   return value;

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordChange, StoreChange } from '../../domain/records.ts';
+import { isStripeObjectId } from '../../domain/stripe-ids.ts';
 import { ValidationError } from '../../errors/validation-error.ts';
 import type {
   ApplyOutcome,
@@ -462,7 +463,9 @@ function decodeCursor(
 ): Record<string, string> {
   const invalid = () =>
     new ValidationError('invalid_cursor', 'cursor is malformed or belongs to another listing');
-  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  // The longest cursor this store issues is ~1,206 characters: 1,280 keeps every key in it far
+  // below DynamoDB's 1 KB sort-key limit, so a forged one is a 400, never a DynamoDB error.
+  if (cursor.length > 1280 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -481,6 +484,6 @@ function decodeCursor(
   const { pk, sk, gsi1pk, gsi1sk } = k as Record<string, string>;
   if (gsi1pk !== listPartition(tenantId, collection) || pk !== recordKey(tenantId, collection, '').pk)
     throw invalid();
-  if (!gsi1sk?.endsWith(`#${sk}`)) throw invalid();
+  if (!isStripeObjectId(sk) || !gsi1sk?.endsWith(`#${sk}`)) throw invalid();
   return k as Record<string, string>;
 }
