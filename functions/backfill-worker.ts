@@ -2,12 +2,14 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { withBatchDeadline } from '#shared/adapters/dynamodb/batch-io.ts';
 import { parseBackfillJob } from '#shared/domain/backfill-job.ts';
-import { abandonBackfill } from '#shared/use-cases/backfill/abandon-backfill.ts';
 import {
   type BackfillJobOutcome,
+  type ProcessBackfillJobOptions,
   processBackfillJob,
 } from '#shared/use-cases/backfill/process-backfill-job.ts';
+import { handOverTime } from '#shared/use-cases/backfill/run-backfill.ts';
 import { createAwsDependencies } from './commons/aws-dependencies.ts';
 import type { AppDependencies } from './commons/dependencies.ts';
 import { memo } from './commons/dependencies.ts';
@@ -39,7 +41,9 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 /**
  * The backfill worker: SQS messages (one per invocation; a throw reports the message as failed,
  * so SQS redelivers it after the visibility timeout and the run resumes from its checkpoint), or
- * a direct invocation that answers with the run's outcome.
+ * a direct invocation that answers with the run's outcome. The receive count tells the job which
+ * attempt this is: on the last before the DLQ (and on a direct invocation, which nothing
+ * retries) a run that does not end by itself is marked failed.
  */
 export function createBackfillWorker(deps: Deps) {
   const processor = new BatchProcessor(EventType.SQS);
@@ -55,12 +59,14 @@ export function createBackfillWorker(deps: Deps) {
     clock: deps.clock,
     log: deps.log,
   };
-  const run = (job: unknown, context: Context) =>
-    processBackfillJob(
-      jobDeps,
-      parseBackfillJob(job),
-      deps.clock.now().getTime() + context.getRemainingTimeInMillis(),
+  const now = () => deps.clock.now().getTime();
+  const run = (job: unknown, context: Context, attempts?: ProcessBackfillJobOptions) => {
+    const deadline = now() + context.getRemainingTimeInMillis();
+    // Throttled batch writes back off until the slice's hand-over time, not past it.
+    return withBatchDeadline(handOverTime(deadline), now, () =>
+      processBackfillJob(jobDeps, parseBackfillJob(job), deadline, undefined, attempts),
     );
+  };
 
   return middy(
     async (
@@ -69,22 +75,10 @@ export function createBackfillWorker(deps: Deps) {
     ): Promise<SQSBatchResponse | BackfillJobOutcome> => {
       if (!isSqsEvent(event)) return run(event, context);
       const processRecord = async (record: SQSRecord) => {
-        const job = parseBackfillJob(JSON.parse(record.body));
-        try {
-          await run(job, context);
-        } catch (error) {
-          // The last receive before the DLQ: say so in the status instead of `running` forever.
-          if (job.runId && Number(record.attributes.ApproximateReceiveCount) >= BACKFILL_MAX_RECEIVES) {
-            const name = (error as { name?: unknown } | null)?.name;
-            await abandonBackfill(
-              deps,
-              job.tenantId,
-              job.runId,
-              `Gave up after ${BACKFILL_MAX_RECEIVES} attempts (${String(name)})`,
-            );
-          }
-          throw error;
-        }
+        await run(JSON.parse(record.body), context, {
+          attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+          maxAttempts: BACKFILL_MAX_RECEIVES,
+        });
       };
       return processPartialResponse(event, processRecord, processor, { context });
     },

@@ -25,7 +25,24 @@ export interface BackfillProgress {
   readonly lanes?: readonly ({ readonly phase: BackfillPhase; readonly cursor: string | null } | null)[];
   /** Slices in a row that ended throttled (429/5xx beyond their retries); reset by any page. */
   readonly stalls?: number;
+  /** The end-of-run journal replay, once the lists are done: where it resumes after a hand-over. */
+  readonly replay?: ReplayProgress;
 }
+
+/** How far the journal replay of a run has got. */
+export interface ReplayProgress {
+  /** The journal position of the last entry applied (see `ChangeJournal.since`); null before the first. */
+  readonly after: string | null;
+  /** Entries applied so far, across slices. */
+  readonly entries: number;
+  /** Read through to the journal's end after the run's last batch: nothing more to replay. */
+  readonly done?: boolean;
+}
+
+/** How a run ends: `replayPending` marks a failed run whose journal replay is still to finish. */
+export type BackfillOutcome =
+  | { readonly status: 'succeeded'; readonly result: BackfillResult }
+  | { readonly status: 'failed'; readonly error: string; readonly replayPending?: boolean };
 
 export interface BackfillStatus {
   readonly status: BackfillState;
@@ -46,6 +63,11 @@ export interface BackfillStatus {
   readonly progress: BackfillProgress | null;
   /** Epoch ms until which a worker holds the run; another may take it over after. */
   readonly leaseUntil: number | null;
+  /**
+   * A failed run whose journal replay has not finished: its continuation replays the rest (see
+   * `advancePendingReplay`), and a run that replaces it replays from this run's start.
+   */
+  readonly replayPending: boolean;
 }
 
 export interface BackfillRunRequest {
@@ -67,13 +89,28 @@ export interface BackfillStatusStore {
   begin(tenantId: string, runId: string, now: Date, leaseUntil: number): Promise<BackfillStatus | undefined>;
   /** False when the run is no longer this one, or no longer running (nothing was written). */
   checkpoint(tenantId: string, runId: string, progress: BackfillProgress, at: Date): Promise<boolean>;
+  /**
+   * Whether the run may still write (a strongly consistent read): it is the tenant's current run
+   * and running, or failed with its replay pending. False once a disconnect deleted the status.
+   */
+  isCurrent(tenantId: string, runId: string): Promise<boolean>;
   /** Gives the lease up early, so the continuation message can take the run over at once. */
   release(tenantId: string, runId: string): Promise<void>;
-  finish(
+  /**
+   * Ends a queued or running run; true when this call ended it (false when it had already ended,
+   * or is not the current run: a finished run is never changed).
+   */
+  finish(tenantId: string, runId: string, outcome: BackfillOutcome, at: Date): Promise<boolean>;
+  /**
+   * Records how far a failed run's pending replay got (`done` clears `replayPending`); false when
+   * the run is no longer current or has no replay pending.
+   */
+  advancePendingReplay(
     tenantId: string,
     runId: string,
-    outcome: { status: 'succeeded'; result: BackfillResult } | { status: 'failed'; error: string },
+    progress: BackfillProgress,
     at: Date,
-  ): Promise<void>;
+    done: boolean,
+  ): Promise<boolean>;
   delete(tenantId: string): Promise<void>;
 }

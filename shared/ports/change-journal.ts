@@ -17,6 +17,14 @@ export interface JournalEntry {
  */
 export interface ChangeJournal {
   append(tenantId: string, entry: JournalEntry, at: Date): Promise<void>;
-  /** Entries appended at or after `from`, oldest first. */
-  since(tenantId: string, from: Date): AsyncIterable<JournalEntry>;
+  /**
+   * Entries appended at or after `from`, oldest first, each with its `position`; with `after`
+   * (a position read before), only those after it: how a replay cut off mid-way resumes.
+   */
+  since(tenantId: string, from: Date, after?: string): AsyncIterable<JournalRead>;
+}
+
+/** A journal entry as read back: `position` orders the journal and names the entry in it. */
+export interface JournalRead extends JournalEntry {
+  readonly position: string;
 }

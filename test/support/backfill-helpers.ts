@@ -5,6 +5,8 @@ import {
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
 import { StripeSdkBackfillSource } from '#shared/adapters/stripe/stripe-sdk-backfill-source.ts';
 import type { StripeIntegration } from '#shared/domain/integration.ts';
+import type { JournalEntry } from '#shared/ports/change-journal.ts';
+import type { ApplyOutcome, RecordStore, RunCounts } from '#shared/ports/record-store.ts';
 import type { RunBackfillDeps } from '#shared/use-cases/backfill/run-backfill.ts';
 import { type SeededClinic, seedClinic } from '../fake-stripe/seed-clinic.ts';
 import type { TestApp } from './harness.ts';
@@ -61,5 +63,43 @@ export function backfillDeps(
     source: new RateLimitedBackfillSource(new StripeSdkBackfillSource(stripe), retry),
     clock: app.clock,
     log: app.log,
+  };
+}
+
+/** `n` journal entries, each creating one customer `${prefix}_{i}` (ids sort as they are numbered). */
+export function customerEntries(n: number, prefix: string, created: number): JournalEntry[] {
+  return Array.from({ length: n }, (_, i) => {
+    const eventId = `evt_${prefix}_${String(i).padStart(5, '0')}`;
+    return {
+      eventId,
+      version: { created, rank: 1, eventId },
+      changes: [
+        {
+          kind: 'customer',
+          record: { id: `cus_${prefix}_${String(i).padStart(5, '0')}`, created: null, deleted: false },
+        },
+      ],
+    };
+  });
+}
+
+/**
+ * A record store that forwards to `real`, with hooks around the calls a run makes: how tests
+ * make a replay or a count slow (by moving the clock), or act between pages.
+ */
+export function hookedRecords(
+  real: RecordStore,
+  hooks: {
+    apply?: (call: () => Promise<ApplyOutcome>) => Promise<ApplyOutcome>;
+    applySnapshot?: (call: () => Promise<void>) => Promise<void>;
+    countRun?: (call: () => Promise<RunCounts>) => Promise<RunCounts>;
+  },
+): RecordStore {
+  return {
+    apply: (...args) => (hooks.apply ?? ((call) => call()))(() => real.apply(...args)),
+    applySnapshot: (...args) =>
+      (hooks.applySnapshot ?? ((call) => call()))(() => real.applySnapshot(...args)),
+    countRun: (...args) => (hooks.countRun ?? ((call) => call()))(() => real.countRun(...args)),
+    list: (...args) => real.list(...args),
   };
 }

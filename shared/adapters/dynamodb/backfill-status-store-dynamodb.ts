@@ -1,5 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
+  BackfillOutcome,
   BackfillProgress,
   BackfillResult,
   BackfillRunRequest,
@@ -35,7 +36,7 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(tenantId),
-          UpdateExpression: `SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant${request.replayFrom ? ', replayFrom = :replayFrom' : ''} REMOVE startedAt, finishedAt, #error, #result, progress, progressAtMs, leaseUntil${request.replayFrom ? '' : ', replayFrom'}`,
+          UpdateExpression: `SET #status = :queued, runId = :run, days = :days, windowStart = :window, queuedAt = :at, queuedAtMs = :now, tenantId = :tenant${request.replayFrom ? ', replayFrom = :replayFrom' : ''} REMOVE startedAt, finishedAt, #error, #result, progress, progressAtMs, leaseUntil, replayPending${request.replayFrom ? '' : ', replayFrom'}`,
           ConditionExpression:
             'attribute_not_exists(pk) OR #status IN (:succeeded, :failed) OR (#status = :queued AND queuedAtMs < :staleBefore) OR (#status = :running AND leaseUntil < :now AND queuedAtMs < :staleBefore AND (attribute_not_exists(progressAtMs) OR progressAtMs < :staleBefore))',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#result': 'result' },
@@ -120,6 +121,19 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
     }
   }
 
+  async isCurrent(tenantId: string, runId: string): Promise<boolean> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key(tenantId),
+        ConsistentRead: true,
+        ProjectionExpression: 'runId, #status, replayPending',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    return Item?.runId === runId && (Item.status === 'running' || Item.replayPending === true);
+  }
+
   async release(tenantId: string, runId: string): Promise<void> {
     await this.ignoringConditionFailure(
       new UpdateCommand({
@@ -132,19 +146,15 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
     );
   }
 
-  async finish(
-    tenantId: string,
-    runId: string,
-    outcome: { status: 'succeeded'; result: BackfillResult } | { status: 'failed'; error: string },
-    at: Date,
-  ): Promise<void> {
-    await this.ignoringConditionFailure(
+  async finish(tenantId: string, runId: string, outcome: BackfillOutcome, at: Date): Promise<boolean> {
+    const pending = outcome.status === 'failed' && outcome.replayPending === true;
+    return this.ignoringConditionFailure(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key(tenantId),
-        UpdateExpression:
-          'SET #status = :status, finishedAt = :at, #result = :result, #error = :error REMOVE leaseUntil',
-        ConditionExpression: 'runId = :run',
+        UpdateExpression: `SET #status = :status, finishedAt = :at, #result = :result, #error = :error${pending ? ', replayPending = :true' : ''} REMOVE leaseUntil${pending ? '' : ', replayPending'}`,
+        // A finished run stays as it ended: a late worker (or a give-up racing the end) changes nothing.
+        ConditionExpression: 'runId = :run AND #status IN (:queued, :running)',
         ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#error': 'error' },
         ExpressionAttributeValues: {
           ':status': outcome.status,
@@ -152,6 +162,32 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
           ':result': outcome.status === 'succeeded' ? outcome.result : null,
           ':error': outcome.status === 'failed' ? outcome.error : null,
           ':run': runId,
+          ':queued': 'queued',
+          ':running': 'running',
+          ...(pending ? { ':true': true } : {}),
+        },
+      }),
+    );
+  }
+
+  async advancePendingReplay(
+    tenantId: string,
+    runId: string,
+    progress: BackfillProgress,
+    at: Date,
+    done: boolean,
+  ): Promise<boolean> {
+    return this.ignoringConditionFailure(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(tenantId),
+        UpdateExpression: `SET progress = :progress, progressAtMs = :now${done ? ' REMOVE replayPending' : ''}`,
+        ConditionExpression: 'runId = :run AND replayPending = :true',
+        ExpressionAttributeValues: {
+          ':progress': progress,
+          ':now': at.getTime(),
+          ':run': runId,
+          ':true': true,
         },
       }),
     );
@@ -161,12 +197,15 @@ export class DynamoDbBackfillStatusStore implements BackfillStatusStore {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key(tenantId) }));
   }
 
-  private async ignoringConditionFailure(command: UpdateCommand): Promise<void> {
+  /** True when the write happened. */
+  private async ignoringConditionFailure(command: UpdateCommand): Promise<boolean> {
     try {
       await this.db.send(command);
+      return true;
     } catch (error) {
-      // A newer run replaced this one: its record is not ours to change.
-      if (!isConditionFailure(error)) throw error;
+      // A newer run replaced this one (or it already ended): its record is not ours to change.
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 }
@@ -185,5 +224,6 @@ function toStatus(item: Record<string, unknown>): BackfillStatus {
     result: (item.result as BackfillResult | null | undefined) ?? null,
     progress: (item.progress as BackfillProgress | undefined) ?? null,
     leaseUntil: typeof item.leaseUntil === 'number' ? item.leaseUntil : null,
+    replayPending: item.replayPending === true,
   };
 }

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { StoreChange } from '../../domain/records.ts';
-import type { ChangeJournal, JournalEntry } from '../../ports/change-journal.ts';
+import type { ChangeJournal, JournalEntry, JournalRead } from '../../ports/change-journal.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { RecordVersion } from '../../ports/record-store.ts';
 
@@ -37,13 +37,18 @@ export class DynamoDbChangeJournal implements ChangeJournal {
     );
   }
 
-  async *since(tenantId: string, from: Date): AsyncIterable<JournalEntry> {
+  /** Positions are sort keys (`{ISO time}#{event id}`): they order the journal as they compare. */
+  async *since(tenantId: string, from: Date, after?: string): AsyncIterable<JournalRead> {
+    const start = from.toISOString();
+    const resume = after !== undefined && after >= start;
     const pages = paginateQuery(
       { client: this.db, pageSize: 100 },
       {
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk >= :from',
-        ExpressionAttributeValues: { ':pk': partition(tenantId), ':from': from.toISOString() },
+        KeyConditionExpression: resume ? 'pk = :pk AND sk > :after' : 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: resume
+          ? { ':pk': partition(tenantId), ':after': after }
+          : { ':pk': partition(tenantId), ':from': start },
         ConsistentRead: true,
       },
     );
@@ -53,6 +58,7 @@ export class DynamoDbChangeJournal implements ChangeJournal {
       for (const item of page.Items ?? []) {
         if (typeof item.expiresAt === 'number' && item.expiresAt <= now) continue;
         yield {
+          position: item.sk as string,
           eventId: item.eventId as string,
           version: item.version as RecordVersion,
           changes: item.changes as StoreChange[],

@@ -23,11 +23,13 @@ export async function createBackfillRun(
 ): Promise<string> {
   const runId = randomUUID();
   const at = deps.clock.now();
-  // A run left queued or running (only a stale one can be replaced) may have overwritten webhook
-  // events it never replayed: the new run replays from where that one would have.
+  // A run left queued or running (only a stale one can be replaced), or failed with its replay
+  // unfinished, may have overwritten webhook events it never replayed: the new run replays from
+  // where that one would have (and the old replay's continuation finds itself replaced).
   const previous = await deps.backfillStatus.get(tenantId);
-  const unfinished = previous?.status === 'queued' || previous?.status === 'running';
-  const replayFrom = unfinished ? earliest(previous.replayFrom, previous.startedAt) : undefined;
+  const unfinished =
+    previous?.status === 'queued' || previous?.status === 'running' || previous?.replayPending === true;
+  const replayFrom = unfinished ? earliest(previous?.replayFrom, previous?.startedAt) : undefined;
   if (!(await deps.backfillStatus.requestRun(tenantId, { runId, days, at, replayFrom }, STALE_QUEUED_MS))) {
     throw new BackfillInProgressError();
   }

@@ -17,8 +17,12 @@ import {
   type StripeBackfillSource,
 } from '../../ports/stripe-backfill-source.ts';
 import { ReadAhead } from '../../support/read-ahead.ts';
+import { abandonBackfill, THROTTLED_RETRY_SECONDS } from './abandon-backfill.ts';
 import { backfillChanges } from './backfill-changes.ts';
+import { Checkpoints } from './checkpoints.ts';
 import { replayJournal } from './replay-journal.ts';
+import { isThrottled } from './throttling.ts';
+import { beforeTime, nameOf, settle, TIME_UP } from './time-limits.ts';
 
 export interface RunBackfillDeps {
   readonly backfillStatus: BackfillStatusStore;
@@ -41,17 +45,23 @@ export interface RunBackfillInput {
   readonly safetyMarginMs?: number;
   /** Observes progress after every page (the CLI's progress bar). */
   readonly onProgress?: (progress: BackfillProgress) => void;
+  /** Stops the run at its next page or replay group (the invocation is about to end). */
+  readonly signal?: AbortSignal;
 }
 
 export type RunBackfillOutcome =
   | { readonly outcome: 'succeeded'; readonly result: BackfillResult; readonly progress: BackfillProgress }
   | { readonly outcome: 'failed'; readonly error: string }
   /**
-   * Out of time (or throttled for longer than one slice's retries): the caller hands the run over
-   * (an SQS continuation, delayed by `retryAfterSeconds`) and it resumes from the checkpoint.
+   * Out of time (or throttled, by Stripe or DynamoDB, for longer than one slice's retries): the
+   * caller hands the run over (an SQS continuation, delayed by `retryAfterSeconds`) and it resumes
+   * from the checkpoint. Also a failed run whose journal replay must go on (its status is failed).
    */
   | { readonly outcome: 'continue'; readonly progress: BackfillProgress; readonly retryAfterSeconds?: number }
-  /** Another worker holds the run, or it is not the current one: nothing was done. */
+  /**
+   * Another worker holds the run, or it is not the current one (replaced, or the tenant
+   * disconnected, possibly mid-way): nothing more was written.
+   */
   | { readonly outcome: 'refused' };
 
 type FetchedPage = ListPage & { readonly fetchedAt: number };
@@ -62,6 +72,9 @@ const MAX_STALLS = 5;
 const STALL_DELAY_SECONDS = 300;
 
 const DEFAULT_SAFETY_MARGIN_MS = 60_000;
+/** SQS's longest delay. */
+const MAX_DELAY_SECONDS = 900;
+const THROTTLED: unique symbol = Symbol('throttled');
 /** Pages read ahead of the writes, per lane: a few hundred objects, a few MB at most. */
 const READ_AHEAD_PAGES = 3;
 const CHECKPOINT_INTERVAL_MS = 1000;
@@ -83,13 +96,25 @@ type LaneEnd =
   | { readonly end: 'done' | 'stopped' }
   | { readonly end: 'stripe_error'; readonly error: StripeReadError };
 
+/** When a slice stops starting work (pages, replay groups, batch back-offs): half its margin before the deadline. */
+export function handOverTime(deadline: number, safetyMarginMs = DEFAULT_SAFETY_MARGIN_MS): number {
+  return deadline - safetyMarginMs / 2;
+}
+
 /**
  * Runs (or resumes) one backfill run: walks each Stripe list page by page (two lanes of lists at
  * once), applies what each object contributes under the same ordering guard as webhooks (a
  * backfill write is a snapshot at fetch time and loses its second to any event), in batches,
- * and checkpoints as it goes (at most once a second). Batches can overwrite an event applied while they were in
- * flight, so the run replays the webhooks' journal before it ends. Counters are read back from
- * the records the run stamped, so they are exact after any number of resumes.
+ * and checkpoints as it goes (at most once a second). Batches can overwrite an event applied
+ * while they were in flight, so the run replays the webhooks' journal before it ends. Counters
+ * are read back from the records the run stamped, so they are exact after any number of resumes.
+ *
+ * Every step hands over under the deadline: the lists page by page, the replay group by group
+ * (its position checkpointed like a list cursor), the count by starting again in the next slice.
+ * So does DynamoDB throttling past the batch writer's back-off: the slice hands over with what
+ * has landed checkpointed, and the continuation waits a minute. Before every page (and replay
+ * group) it writes, the run checks (one strongly consistent read) that it is still the tenant's
+ * current run: after a disconnect, at most the pages already being written land.
  */
 export async function runBackfill(
   deps: RunBackfillDeps,
@@ -97,30 +122,82 @@ export async function runBackfill(
 ): Promise<RunBackfillOutcome> {
   const { tenantId, runId, deadline } = input;
   const margin = input.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const handOverAt = handOverTime(deadline, margin);
+  const now = () => deps.clock.now().getTime();
   const status = await deps.backfillStatus.begin(tenantId, runId, deps.clock.now(), deadline);
   if (!status) return { outcome: 'refused' };
-  const startedAt = new Date(earliest(status.replayFrom, status.startedAt) ?? deps.clock.now());
-  // Before the run reports anything: events its batches overwrote win again. A failed run's
-  // batches may have overwritten some too.
-  const replay = async () => {
-    const replayed = await replayJournal(deps, tenantId, startedAt);
-    if (replayed > 0) deps.log.info('backfill_journal_replayed', { tenantId, runId, entries: replayed });
-  };
-  const fail = async (error: string): Promise<RunBackfillOutcome> => {
-    await replay();
-    await deps.backfillStatus.finish(tenantId, runId, { status: 'failed', error }, deps.clock.now());
-    deps.log.warn('backfill_failed', { tenantId, runId, error });
-    return { outcome: 'failed', error };
-  };
-
-  const integration = await deps.integrations.getByTenant(tenantId);
-  if (integration?.status !== 'connected') return fail('Stripe is not connected');
-  const windowStartMs = status.windowStart * 1000;
+  const replayWindowStart = new Date(earliest(status.replayFrom, status.startedAt) ?? deps.clock.now());
   let progress: BackfillProgress = withLanes(
     status.progress ?? { phase: BACKFILL_PHASES[0], cursor: null, pages: 0, requests: 0, objects: {} },
     status.progress?.lanes ??
       BACKFILL_LANES.map((lane) => ({ phase: lane[0] as BackfillPhase, cursor: null })),
   );
+  const checkpoints = new Checkpoints<BackfillProgress>(
+    (snapshot) => deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now()),
+    now,
+    (error) => deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) }),
+    CHECKPOINT_INTERVAL_MS,
+  );
+  // The run is no longer ours (replaced, finished elsewhere, the tenant disconnected).
+  let lost = false;
+  // Set when the run must end early: the other lane stopped, or the invocation is ending.
+  let stopping = false;
+  const gone = () => lost || checkpoints.lost;
+  const halted = () => stopping || gone() || input.signal?.aborted === true;
+  const isCurrent = async () => {
+    if (gone()) return false;
+    if (!(await deps.backfillStatus.isCurrent(tenantId, runId))) lost = true;
+    return !lost;
+  };
+  const refused = (): RunBackfillOutcome => {
+    deps.log.info('backfill_stopped_not_current', { tenantId, runId });
+    return { outcome: 'refused' };
+  };
+  const fail = async (error: string, replay = true): Promise<RunBackfillOutcome> => {
+    const end = await abandonBackfill(deps, tenantId, runId, error, {
+      handOverAt,
+      replay,
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    if (end.state === 'not_ours') return refused();
+    // Failed for good, but its journal replay goes on in the continuation.
+    if (end.state === 'replay_pending') return continued(end.retryAfterSeconds);
+    return { outcome: 'failed', error };
+  };
+  const continued = (retryAfterSeconds?: number): RunBackfillOutcome =>
+    retryAfterSeconds
+      ? { outcome: 'continue', progress, retryAfterSeconds }
+      : { outcome: 'continue', progress };
+  const handOver = async (retryAfterSeconds?: number): Promise<RunBackfillOutcome> => {
+    checkpoints.save(progress);
+    // A checkpoint that cannot be written only means the continuation redoes a few pages.
+    await checkpoints.flush().catch((error: unknown) => {
+      deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) });
+    });
+    if (gone()) return refused();
+    const released = await deps.backfillStatus.release(tenantId, runId).then(
+      () => true,
+      () => false,
+    );
+    // A lease still held would refuse the continuation: it waits the lease out instead.
+    const leaseLeft = Math.ceil((deadline - now()) / 1000) + 1;
+    return continued(
+      released ? retryAfterSeconds : Math.min(MAX_DELAY_SECONDS, Math.max(retryAfterSeconds ?? 0, leaseLeft)),
+    );
+  };
+  // Stripe or DynamoDB throttled past this slice's retries: hand over and try again later, a
+  // bounded number of slices in a row, before calling the run failed.
+  const stall = async (reason: string, delaySeconds: number): Promise<RunBackfillOutcome> => {
+    if ((progress.stalls ?? 0) >= MAX_STALLS) return fail(reason);
+    progress = { ...progress, stalls: (progress.stalls ?? 0) + 1 };
+    deps.log.warn('backfill_stalled', { tenantId, runId, reason, stalls: progress.stalls });
+    return handOver(delaySeconds);
+  };
+
+  const integration = await deps.integrations.getByTenant(tenantId);
+  // Disconnected (or disconnecting): nothing more is written for the tenant, the replay neither.
+  if (integration?.status !== 'connected') return fail('Stripe is not connected', false);
+  const windowStartMs = status.windowStart * 1000;
   // Customers already written by this invocation: one write each, however many objects name them.
   const seenCustomers = new Set<string>();
   // Payment intents an InvoicePayment claimed in this invocation, and the invoice: their one-time
@@ -137,41 +214,9 @@ export async function runBackfill(
       stripeAccountId: integration.stripeAccountId,
       createdGte: status.windowStart,
       startingAfter: at.cursor ?? undefined,
-      retryBudgetMs: deadline - margin / 2 - deps.clock.now().getTime(),
+      retryBudgetMs: handOverAt - deps.clock.now().getTime(),
     });
     return { ...page, fetchedAt };
-  };
-  // At most one checkpoint a second, one at a time and in order (a late one never overwrites a
-  // newer one): a crash redoes at most a second of pages, whose writes are idempotent, and a
-  // large run does not spend a status write per page. `flush` writes the latest at the end.
-  // Set when the run must end early: the other lane stopped, or the run is no longer ours.
-  let stopping = false;
-  let checkpoints: Promise<void> = Promise.resolve();
-  let latest: BackfillProgress | undefined;
-  let checkpointedAt = Number.NEGATIVE_INFINITY;
-  const flush = () => {
-    const snapshot = latest;
-    latest = undefined;
-    if (snapshot) {
-      // A failed write does not cancel the next one: only the final flush must succeed.
-      checkpoints = checkpoints
-        .catch(() => undefined)
-        .then(async () => {
-          const ours = await deps.backfillStatus.checkpoint(tenantId, runId, snapshot, deps.clock.now());
-          // The run was replaced or finished by another worker: stop at once.
-          if (!ours) stopping = true;
-        });
-    }
-    return checkpoints;
-  };
-  const checkpoint = (snapshot: BackfillProgress) => {
-    latest = snapshot;
-    const now = deps.clock.now().getTime();
-    if (now - checkpointedAt < CHECKPOINT_INTERVAL_MS) return;
-    checkpointedAt = now;
-    flush().catch((error: unknown) => {
-      deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) });
-    });
   };
 
   const runLane = async (lane: number): Promise<LaneEnd> => {
@@ -182,7 +227,7 @@ export async function runBackfill(
     const pages = new ReadAhead<FetchedPage & { readonly at: Position; readonly next: Position | null }>(
       async () => {
         const at = readAt;
-        if (!at || stopping || deadline - deps.clock.now().getTime() < margin) return undefined;
+        if (!at || halted() || deadline - deps.clock.now().getTime() < margin) return undefined;
         const page = await fetchPage(at);
         const last = page.data.at(-1)?.id;
         const phaseAfter = phases[phases.indexOf(at.phase) + 1];
@@ -202,12 +247,12 @@ export async function runBackfill(
     try {
       for (;;) {
         // Writes held up past half the margin, or the other lane stopped: hand over now.
-        if (stopping || deadline - deps.clock.now().getTime() < margin / 2) return { end: 'stopped' };
+        if (halted() || deps.clock.now().getTime() >= handOverAt) return { end: 'stopped' };
         let page: Awaited<ReturnType<typeof pages.take>>;
         try {
           // A read that hangs (Stripe slow, retries backing off) must not carry the invocation
           // past its deadline: at half the margin the lane gives up waiting and hands over.
-          const taken = await beforeTime(pages.take(), deadline - margin / 2 - deps.clock.now().getTime());
+          const taken = await beforeTime(pages.take(), handOverAt - deps.clock.now().getTime());
           if (taken === TIME_UP) return { end: 'stopped' };
           page = taken;
         } catch (error) {
@@ -244,15 +289,27 @@ export async function runBackfill(
             seenCustomers.add(change.record.id);
             return true;
           });
+        // Disconnect stops intake at once: a page is written only after a consistent read found
+        // the run still current (one read per page of up to 100 objects), so once the status is
+        // gone no page starts, and only those already being written land.
+        const written = settle(
+          (async () => {
+            if (!(await isCurrent())) return false;
+            await deps.records.applySnapshot(tenantId, changes, version, runId);
+            return true;
+          })(),
+        );
         // Pages are written a few at once, but counted and checkpointed strictly in order, so a
         // checkpoint never gets ahead of a page that has not landed (batches sharing a key are
-        // serialised by the record store).
-        const written = settle(deps.records.applySnapshot(tenantId, changes, version, runId));
+        // serialised by the record store). A page settles only once its own write has, even
+        // after an earlier one failed: nothing of the lane is still writing when it reports.
         const previous = landed;
         landed = settle(
           (async () => {
-            await previous;
-            await written;
+            const [before, own] = await Promise.allSettled([previous, written]);
+            if (before.status === 'rejected') throw before.reason;
+            if (own.status === 'rejected') throw own.reason;
+            if (!own.value || gone()) return;
             const lanes = [...(progress.lanes ?? [])];
             lanes[lane] = page.next;
             progress = withLanes(
@@ -265,7 +322,7 @@ export async function runBackfill(
               },
               lanes,
             );
-            checkpoint(progress);
+            checkpoints.save(progress);
             input.onProgress?.(progress);
           })(),
         );
@@ -287,37 +344,71 @@ export async function runBackfill(
       }),
     ),
   );
-  const crashed = ends.find((end) => end.status === 'rejected');
   // A crash's own error is what the retry and the logs must name, not a checkpoint's.
-  if (crashed) {
-    await flush().catch(() => undefined);
+  const crashed = ends.find((end) => end.status === 'rejected' && !isThrottled(end.reason));
+  if (crashed?.status === 'rejected') {
+    await checkpoints.flush().catch(() => undefined);
     throw crashed.reason;
   }
-  await flush();
+  // A checkpoint that cannot be written only means a resume redoes a few pages.
+  await checkpoints.flush().catch((error: unknown) => {
+    deps.log.warn('backfill_checkpoint_failed', { tenantId, runId, errorName: nameOf(error) });
+  });
+  if (gone()) return refused();
+  if (ends.some((end) => end.status === 'rejected')) {
+    return stall('DynamoDB kept throttling the writes', THROTTLED_RETRY_SECONDS);
+  }
   const stripeError = ends
     .map((end) => (end.status === 'fulfilled' ? end.value : undefined))
     .find((end) => end?.end === 'stripe_error');
   if (stripeError?.end === 'stripe_error') {
     const { error } = stripeError;
-    // Throttled or Stripe unwell past this slice's retries: hand over and try again later,
-    // a bounded number of times, before calling the run failed.
-    if (error.retryable && (progress.stalls ?? 0) < MAX_STALLS) {
-      progress = { ...progress, stalls: (progress.stalls ?? 0) + 1 };
-      await deps.backfillStatus.checkpoint(tenantId, runId, progress, deps.clock.now());
-      await deps.backfillStatus.release(tenantId, runId);
-      deps.log.warn('backfill_stalled', { tenantId, runId, reason: error.reason, stalls: progress.stalls });
-      return { outcome: 'continue', progress, retryAfterSeconds: STALL_DELAY_SECONDS };
-    }
-    return fail(error.reason);
+    // Throttled or Stripe unwell past this slice's retries.
+    return error.retryable ? stall(error.reason, STALL_DELAY_SECONDS) : fail(error.reason);
   }
-  if (progress.phase !== 'counting') {
-    await deps.backfillStatus.release(tenantId, runId);
-    return { outcome: 'continue', progress };
+  if (progress.phase !== 'counting') return handOver();
+
+  // The lists are done and every batch has landed: replay the journal over them.
+  if (!progress.replay?.done) {
+    const end = await replayJournal(deps, tenantId, replayWindowStart, {
+      resume: progress.replay,
+      handOverAt,
+      now,
+      isCurrent,
+      onProgress: (replay) => {
+        progress = { ...progress, replay, stalls: 0 };
+        checkpoints.save(progress);
+      },
+      signal: input.signal,
+    });
+    progress = { ...progress, replay: end.replay };
+    if (end.end === 'lost') return refused();
+    if (end.end === 'throttled')
+      return stall('DynamoDB kept throttling the journal replay', THROTTLED_RETRY_SECONDS);
+    if (end.end === 'stopped') return handOver();
+    if (end.replay.entries > 0) {
+      deps.log.info('backfill_journal_replayed', { tenantId, runId, entries: end.replay.entries });
+    }
   }
 
-  await replay();
-  const result = await deps.records.countRun(tenantId, runId);
-  await deps.backfillStatus.finish(tenantId, runId, { status: 'succeeded', result }, deps.clock.now());
+  // The count reads every record of the tenant: a slice that cannot finish it hands over (and the
+  // next one counts again, the replay already done).
+  const counted = await beforeTime(
+    settle(deps.records.countRun(tenantId, runId)),
+    handOverAt - deps.clock.now().getTime(),
+  ).catch((error: unknown): typeof THROTTLED => {
+    if (isThrottled(error)) return THROTTLED;
+    throw error;
+  });
+  if (counted === THROTTLED)
+    return stall("DynamoDB kept throttling the run's count", THROTTLED_RETRY_SECONDS);
+  if (counted === TIME_UP) return stall("Counting the run's records did not fit in a slice", 0);
+  const result = counted;
+  if (
+    !(await deps.backfillStatus.finish(tenantId, runId, { status: 'succeeded', result }, deps.clock.now()))
+  ) {
+    return refused();
+  }
   deps.log.info('backfill_succeeded', {
     tenantId,
     runId,
@@ -332,30 +423,4 @@ export async function runBackfill(
 function withLanes(progress: BackfillProgress, lanes: readonly (Position | null)[]): BackfillProgress {
   const first = lanes.find((lane) => lane !== null);
   return { ...progress, lanes, phase: first?.phase ?? 'counting', cursor: first?.cursor ?? null };
-}
-
-/** A promise awaited later may reject first: keep its error for then, not as an unhandled rejection. */
-function settle<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
-
-function nameOf(error: unknown): unknown {
-  return (error as { name?: unknown } | null)?.name;
-}
-
-const TIME_UP = Symbol('time up');
-
-/** `promise`'s value, or TIME_UP when `ms` pass first (the timer never keeps the process alive). */
-async function beforeTime<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIME_UP> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeUp = new Promise<typeof TIME_UP>((resolve) => {
-    timer = setTimeout(() => resolve(TIME_UP), Math.max(0, ms));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([promise, timeUp]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
