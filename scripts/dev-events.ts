@@ -1,8 +1,8 @@
 /**
  * `npm run dev:events -- <type>`: fires a signed Stripe event from the running `npm run dev`'s
  * Stripe emulator at the local Connect webhook endpoint, changing the demo account to match.
- * `--list` shows the types. Exit status: 0 delivered, 1 refused or not accepted, 2 bad usage,
- * 3 no running dev stack with the emulator.
+ * `--list` shows the types, `--help` the rest. Exit status: 0 delivered (or help), 1 refused or
+ * not accepted, 2 bad usage, 3 no running dev stack with the emulator.
  */
 import { runDevEvents } from './local/dev-events-cli.ts';
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isProcessAlive } from './data-dir-lock.ts';
 
 /** Where a running `npm run dev` says where it serves, inside the local data folder. */
 export const STACK_STATE_FILE = 'dev-stack.json';
@@ -16,6 +17,14 @@ export interface DevStackState {
 }
 
 /**
+ * The local data folder: `LOCAL_DATA_DIR`, else `.data/`, relative to `cwd` (npm runs scripts
+ * in the package root). An empty `LOCAL_DATA_DIR` means the default, never the working directory.
+ */
+export function localDataDir(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
+  return resolve(cwd, env.LOCAL_DATA_DIR || '.data');
+}
+
+/**
  * The running stack's state, or `undefined` when there is none: no file, or one left behind by
  * a stack that is gone (killed without its Ctrl-C cleanup).
  */
@@ -26,11 +35,6 @@ export async function readDevStackState(dataDir: string): Promise<DevStackState 
   } catch {
     return undefined;
   }
-  try {
-    process.kill(state.pid, 0);
-  } catch (error) {
-    // EPERM: alive, but another user's; anything else: gone.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
-  return state;
+  if (!Number.isSafeInteger(state?.pid) || typeof state.dynamoEndpoint !== 'string') return undefined;
+  return isProcessAlive(state.pid) ? state : undefined;
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBackfillCli } from '../../scripts/local/backfill-cli.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
 import { seedClinic } from '../fake-stripe/seed-clinic.ts';
@@ -58,12 +59,33 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
+const USAGE = 'usage: npm run backfill -- <tenantId> [--days 90] [--enqueue]';
+
+/** The CLI's code in this process (the stack above is this process's), with no STRIPE_* set. */
+async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runBackfillCli(args, {
+    env: { LOCAL_DATA_DIR: dataDir },
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return cliWith({}, ...args);
 }
 
 function cliWith(
-  hooks: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void },
+  hooks: {
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+    env?: Record<string, string>;
+  },
   ...args: string[]
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -75,6 +97,7 @@ function cliWith(
         STRIPE_SECRET_KEY: stripe.secretKey,
         STRIPE_API_BASE_URL: stripe.url,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
+        ...hooks.env,
       },
     });
     let stdout = '';
@@ -125,6 +148,57 @@ describe('npm run backfill', () => {
     expect(usage.stderr).toContain('usage: npm run backfill');
     const badDays = await cli('cli_tenant', '--days', 'many');
     expect(badDays.code).toBe(2);
+    expect(badDays.stderr).toContain('--days must be a whole number from 1 to 365 (got "many")');
+  }, 60_000);
+
+  it('answers --help on stdout (exit 0) and a bad flag or value with its usage on stderr (exit 2)', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run backfill -- <tenantId> \[--days 90\] \[--enqueue\]\n/);
+    expect(help.stdout).toContain('Exit status: 0 succeeded; 1 the backfill');
+    expect(help.stderr).toBe('');
+    const badFlag = await cli('cli_tenant', '--nope');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toBe(`unknown option --nope\n${USAGE}\n(--help for more)\n`);
+
+    expect((await inProcess('-h')).code).toBe(0);
+    for (const [args, message] of [
+      [['cli_tenant', '--days'], '--days needs a value'],
+      [['cli_tenant', '--days', '0'], '--days must be a whole number from 1 to 365 (got "0")'],
+      [['cli_tenant', '--enqueue=yes'], '--enqueue takes no value'],
+      [['cli_tenant', 'other_tenant'], 'unexpected argument "other_tenant"'],
+      [['not a tenant'], '"not a tenant" is not a tenant id'],
+    ] as const) {
+      const run = await inProcess(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(`${message}\n${USAGE}\n(--help for more)\n`);
+    }
+  }, 60_000);
+
+  it('says what to set when npm run dev uses real Stripe and this terminal has no STRIPE_* variables', async () => {
+    const before = await stack.deps.backfillStatus.get('cli_tenant');
+    const run = await inProcess('cli_tenant');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `npm run dev (process ${process.pid}, ${stack.url}) uses real Stripe, not its emulator: run this with the same STRIPE_CONNECT_CLIENT_ID and STRIPE_SECRET_KEY (and STRIPE_API_BASE_URL) it runs with`,
+    );
+    expect(await stack.deps.backfillStatus.get('cli_tenant')).toEqual(before);
+  });
+
+  it('says so when Stripe refuses the platform key (401), exits 2, and leaves the import status as it was', async () => {
+    const before = await stack.deps.backfillStatus.get('cli_tenant');
+    const listsBefore = stripe.requests.filter((r) => r.path !== '/v1/account').length;
+    const run = await cliWith({ env: { STRIPE_SECRET_KEY: 'sk_test_guessedguessedguessed' } }, 'cli_tenant');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `Stripe at ${new URL(stripe.url).origin} refused the platform key (401): check STRIPE_SECRET_KEY (and STRIPE_API_BASE_URL): use the ones npm run dev runs with. Nothing was changed.`,
+    );
+    expect(run.stderr).not.toContain('guessed');
+    expect(run.stdout).toBe('');
+    expect(await stack.deps.backfillStatus.get('cli_tenant')).toEqual(before);
+    // It asked once, as the platform, and read nothing of the account.
+    expect(stripe.requests.filter((r) => r.path !== '/v1/account').length).toBe(listsBefore);
   }, 60_000);
 
   it('marks the run failed when interrupted with Ctrl-C, so it does not stay running', async () => {

@@ -271,7 +271,17 @@ describe('npm run dev:events without a running stack', () => {
     expect(list.out.join('')).toContain('customer.subscription.updated');
 
     const unknownFlag = captured();
-    expect(await runDevEvents(['--nope'], unknownFlag.io)).toBe(EXIT.usage);
+    expect(await runDevEvents(['customer.created', '--jsn'], unknownFlag.io)).toBe(EXIT.usage);
+    expect(unknownFlag.err.join('')).toBe(
+      'unknown option --jsn\nusage: npm run dev:events -- <type> [--json]   (npm run dev:events -- --list for the types)\n(--help for more)\n',
+    );
+
+    // Help is an answer, not an error: stdout, exit 0, with the types.
+    const help = captured();
+    expect(await runDevEvents(['--help'], help.io)).toBe(0);
+    expect(help.out.join('')).toMatch(/^usage: npm run dev:events -- <type>/);
+    expect(help.out.join('')).toContain('charge.refunded');
+    expect(help.err).toEqual([]);
 
     // A state file left by a stack that was killed (its process is gone) counts as not running.
     const gone = spawnSync(process.execPath, ['-e', '0']).pid;
