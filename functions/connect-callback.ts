@@ -17,6 +17,8 @@ type Deps = Pick<
   | 'backfillQueue'
   | 'backfillStatus'
   | 'revocationQueue'
+  | 'tenantData'
+  | 'erasureQueue'
   | 'sessions'
   | 'oauthSettings'
   | 'clock'

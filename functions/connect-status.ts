@@ -5,7 +5,10 @@ import { json } from './commons/http.ts';
 import { httpHandler, lazyHandler } from './commons/http-handler.ts';
 import { authenticate } from './commons/session.ts';
 
-type Deps = Pick<AppDependencies, 'integrations' | 'backfillStatus' | 'sessions' | 'oauthSettings'>;
+type Deps = Pick<
+  AppDependencies,
+  'integrations' | 'backfillStatus' | 'tenantData' | 'sessions' | 'oauthSettings'
+>;
 
 /** `GET /api/connect/stripe/status`: what the settings page shows. */
 export function createConnectStatusHandler(deps: Deps) {
@@ -17,6 +20,7 @@ export function createConnectStatusHandler(deps: Deps) {
       {
         integrations: deps.integrations,
         backfillStatus: deps.backfillStatus,
+        tenantData: deps.tenantData,
         apiBaseUrl: deps.oauthSettings.apiBaseUrl,
       },
       tenant.tenantId,

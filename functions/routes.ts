@@ -20,8 +20,9 @@ export interface HttpRoute {
 
 /**
  * Partition key prefixes of the single table (see shared/adapters/dynamodb/*): `TENANT#` the
- * integration row and backfill status, `STRIPE_ACCOUNT#` account claims, `OAUTH_STATE#` OAuth
- * states, `LEDGER#` the webhook ledger, `JOURNAL#` the change journal, `REC#` the records.
+ * integration row, backfill status and data state (kept, erasing, the sweep's cursor),
+ * `STRIPE_ACCOUNT#` account claims, `OAUTH_STATE#` OAuth states, `LEDGER#` the event ledger,
+ * `JOURNAL#` the change journal, `REC#` the records.
  */
 export type TableKeyPrefix = 'TENANT#' | 'STRIPE_ACCOUNT#' | 'OAUTH_STATE#' | 'LEDGER#' | 'JOURNAL#' | 'REC#';
 
@@ -41,7 +42,7 @@ export type SecretAction =
   | 'TagResource'
   | 'DeleteSecret';
 
-export type QueueName = 'revocation' | 'backfill';
+export type QueueName = 'revocation' | 'backfill' | 'erasure' | 'reconcile';
 
 /**
  * Exactly what one function may do, action by action. The stack turns each entry into its own
@@ -53,7 +54,10 @@ export interface FunctionAccess {
    * the prefixes (`dynamodb:LeadingKeys`). No function scans.
    */
   readonly table?: Partial<Record<TableItemAction, readonly TableKeyPrefix[]>>;
-  /** Queries of the `gsi1` index (slug lookups, record lists). */
+  /**
+   * Queries of the `gsi1` index: slug lookups, record lists, the sweep's list of active tenants
+   * and the erasures due.
+   */
   readonly queryIndex?: true;
   /** The tenants' OAuth tokens (`{prefix}/stripe/oauth/*`). */
   readonly tokens?: readonly SecretAction[];
@@ -87,13 +91,15 @@ export const httpRoutes: readonly HttpRoute[] = [
         GetItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
         PutItem: ['TENANT#', 'STRIPE_ACCOUNT#'],
         UpdateItem: ['TENANT#'],
-        DeleteItem: ['OAUTH_STATE#', 'STRIPE_ACCOUNT#'],
+        // A switch to another account ends the previous account's backfill (its status item).
+        DeleteItem: ['OAUTH_STATE#', 'STRIPE_ACCOUNT#', 'TENANT#'],
       },
       tokens: SECRET_WRITE,
       // Switching to another account deletes the old account's signing secret.
       webhookSecrets: ['DeleteSecret'],
       platformKey: true,
-      sendTo: ['revocation', 'backfill'],
+      // Another account's data still held is erased before this account's backfill is queued.
+      sendTo: ['revocation', 'backfill', 'erasure'],
     },
   },
   {
@@ -128,7 +134,8 @@ export const httpRoutes: readonly HttpRoute[] = [
       tokens: ['DeleteSecret'],
       webhookSecrets: ['DeleteSecret'],
       platformKey: true,
-      sendTo: ['revocation'],
+      // `?erase=now` queues the erasure of the data it would otherwise keep 30 days.
+      sendTo: ['revocation', 'erasure'],
     },
   },
   {
@@ -143,16 +150,20 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'POST',
     path: '/api/webhooks/stripe/{slug}',
     entry: 'functions/webhook-tenant.ts',
-    // The ledger, the journal and the records; reads the tenant's signing secret, never a token.
+    // The tenant's state (one Query per event), the ledger, the journal and the records; reads
+    // the tenant's signing secret, never a token. A deauthorization disconnects as the Connect
+    // endpoint does (the row, the claim, both secrets; the data is kept, never erased from here).
     access: {
       table: {
-        GetItem: ['LEDGER#', 'REC#'],
+        GetItem: ['LEDGER#', 'REC#', 'TENANT#', 'STRIPE_ACCOUNT#'],
+        Query: ['TENANT#'],
         PutItem: ['LEDGER#', 'JOURNAL#'],
         UpdateItem: ['LEDGER#', 'REC#', 'TENANT#'],
-        DeleteItem: ['LEDGER#'],
+        DeleteItem: ['LEDGER#', 'TENANT#', 'STRIPE_ACCOUNT#'],
       },
       queryIndex: true,
-      webhookSecrets: ['GetSecretValue'],
+      tokens: ['DeleteSecret'],
+      webhookSecrets: ['GetSecretValue', 'DeleteSecret'],
     },
   },
   {
@@ -160,10 +171,12 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: 'POST',
     path: '/api/webhooks/stripe-connect',
     entry: 'functions/webhook-connect.ts',
-    // As the tenant endpoint, plus a deauthorization: the connection and both secrets go.
+    // As the tenant endpoint, but the tenant is found by the account's claim, and the signing
+    // secret is the platform's.
     access: {
       table: {
         GetItem: ['LEDGER#', 'REC#', 'TENANT#', 'STRIPE_ACCOUNT#'],
+        Query: ['TENANT#'],
         PutItem: ['LEDGER#', 'JOURNAL#'],
         UpdateItem: ['LEDGER#', 'REC#', 'TENANT#'],
         DeleteItem: ['LEDGER#', 'TENANT#', 'STRIPE_ACCOUNT#'],
@@ -228,4 +241,50 @@ export const backfillWorker = {
     sendTo: ['backfill'],
   } as FunctionAccess,
   consumes: 'backfill' as QueueName,
+} as const;
+
+/**
+ * The catch-up sweep: the schedule's tick lists the active tenants (gsi1), queues one sweep each
+ * and the erasures that are due; a tenant's sweep reads its account's Events API with the
+ * platform key and applies each event as a webhook delivery would (state Query, ledger, journal,
+ * records), then saves its cursor on the tenant's data item. Deauthorizations are not swept, so
+ * it never disconnects (no secret, claim or row deletion).
+ */
+export const reconcileWorker = {
+  name: 'ReconcileWorker',
+  entry: 'functions/reconcile-worker.ts',
+  access: {
+    table: {
+      GetItem: ['LEDGER#', 'REC#'],
+      Query: ['TENANT#'],
+      PutItem: ['LEDGER#', 'JOURNAL#'],
+      UpdateItem: ['LEDGER#', 'REC#', 'TENANT#'],
+      DeleteItem: ['LEDGER#'],
+    },
+    queryIndex: true,
+    platformKey: true,
+    sendTo: ['reconcile', 'erasure'],
+  } as FunctionAccess,
+  consumes: 'reconcile' as QueueName,
+} as const;
+
+/**
+ * The erasure of a tenant's Stripe-derived data: reads keys (Query) and deletes them in batches
+ * in the record, journal and ledger partitions only, checkpoints on the tenant's data item, and
+ * queues its continuation; when another account connected meanwhile, it queues that account's
+ * backfill.
+ */
+export const erasureWorker = {
+  name: 'ErasureWorker',
+  entry: 'functions/erasure-worker.ts',
+  access: {
+    table: {
+      GetItem: ['TENANT#'],
+      Query: ['REC#', 'JOURNAL#', 'LEDGER#'],
+      UpdateItem: ['TENANT#'],
+      BatchWriteItem: ['REC#', 'JOURNAL#', 'LEDGER#'],
+    },
+    sendTo: ['erasure', 'backfill'],
+  } as FunctionAccess,
+  consumes: 'erasure' as QueueName,
 } as const;

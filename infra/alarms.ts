@@ -14,6 +14,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STALE_QUEUED_MS } from '../shared/use-cases/backfill/request-backfill.ts';
+import { ERASURE_MAX_RECEIVES, RECONCILE_MAX_RECEIVES } from './queues.ts';
+import { RECONCILE_INTERVAL } from './reconcile-schedule.ts';
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -26,6 +28,21 @@ const MAX_METRICS_PER_ALARM = 10;
  * (raise BackfillConcurrency) before tenants' runs go stale.
  */
 export const BACKFILL_QUEUE_AGE_ALARM = Duration.millis(STALE_QUEUED_MS / 2);
+
+/**
+ * A sweep waits at most 9 minutes in the queue on purpose (the tick spreads them over the first
+ * 10 minutes of each round); one that has waited a whole round has not been swept before the next
+ * tick queues it again.
+ */
+export const RECONCILE_QUEUE_AGE_ALARM = RECONCILE_INTERVAL;
+
+/**
+ * The tick comes every 15 minutes and each one invokes the reconcile worker at least once, so no
+ * invocation in two rounds means the sweeps stopped: the rule, its queue policy or the event
+ * source is broken (one missed tick alone is caught up by the next, whose sweeps read from each
+ * tenant's cursor).
+ */
+export const NO_SWEEP_ALARM_PERIOD = Duration.seconds(2 * RECONCILE_INTERVAL.toSeconds());
 
 /**
  * 5xx answers worth a person's attention in 5 minutes: at least this many requests, and at least
@@ -48,12 +65,18 @@ export interface AlarmsProps {
   readonly action: IAlarmAction;
   readonly revocationDeadLetterQueue: IQueue;
   readonly backfillDeadLetterQueue: IQueue;
+  readonly erasureDeadLetterQueue: IQueue;
+  readonly reconcileDeadLetterQueue: IQueue;
   /** The backfill queue: how long its oldest message has waited. */
   readonly backfillQueue: IQueue;
+  /** The reconcile queue: how long its oldest message has waited. */
+  readonly reconcileQueue: IQueue;
   readonly webhookTenant: IFunction;
   readonly webhookConnect: IFunction;
   readonly revocationWorker: IFunction;
   readonly backfillWorker: IFunction;
+  readonly reconcileWorker: IFunction;
+  readonly erasureWorker: IFunction;
   /** Every function behind the HTTP API (the routes' and the 404's). */
   readonly httpFunctions: readonly IFunction[];
   /** The HTTP API's stage: its 5xx answers. */
@@ -94,6 +117,26 @@ export class Alarms extends Construct {
       metric: dlqDepth(props.backfillDeadLetterQueue),
       threshold: 1,
     });
+    this.add('ErasureDlqNotEmpty', {
+      description:
+        `A message is in the erasure dead-letter queue: an erasure step failed ${ERASURE_MAX_RECEIVES} times, so a ` +
+        "tenant's Stripe data that should be gone (30 days after a disconnect, an erase=now, or before another " +
+        "account's backfill) is still there, and status shows data.state erasing. Read the ErasureWorker's logs for " +
+        'the tenant (the message holds its tenant and account ids), fix the cause, then redrive the DLQ: the ' +
+        'erasure resumes from its checkpoint. The schedule also re-queues an erasure that stopped for 30 minutes.',
+      metric: dlqDepth(props.erasureDeadLetterQueue),
+      threshold: 1,
+    });
+    this.add('ReconcileDlqNotEmpty', {
+      description:
+        `A message is in the reconcile dead-letter queue: a tenant's sweep (or a schedule tick) failed ` +
+        `${RECONCILE_MAX_RECEIVES} times, so events Stripe did not deliver to that tenant are not caught up. The ` +
+        'message holds the tenant id (or {"kind":"all"}); read the ReconcileWorker\'s logs for it (a Stripe read ' +
+        "error: the account's access, the platform key; a DynamoDB error), fix the cause, then redrive the DLQ, or " +
+        'purge it: the next tick queues every tenant again and a sweep reads from its saved cursor.',
+      metric: dlqDepth(props.reconcileDeadLetterQueue),
+      threshold: 1,
+    });
 
     const failures: Record<string, [IFunction, string]> = {
       WebhookTenant: [props.webhookTenant, AFTER_A_FAILED_WEBHOOK],
@@ -106,6 +149,16 @@ export class Alarms extends Construct {
         props.backfillWorker,
         "The slice's message comes back after the queue's visibility timeout (six times the worker's) and resumes from " +
           'its checkpoint; after 5 receives it goes to the DLQ and the run is marked failed.',
+      ],
+      ReconcileWorker: [
+        props.reconcileWorker,
+        "The sweep's message comes back after the queue's visibility timeout and reads again from the tenant's " +
+          'saved cursor (events already applied count once); the next tick queues the tenant again anyway.',
+      ],
+      ErasureWorker: [
+        props.erasureWorker,
+        "The erasure's message comes back after the queue's visibility timeout and resumes from its checkpoint; " +
+          `after ${ERASURE_MAX_RECEIVES} receives it goes to the DLQ.`,
       ],
     };
     for (const [name, [fn, afterAFailure]] of Object.entries(failures)) {
@@ -165,18 +218,51 @@ export class Alarms extends Construct {
       threshold: BACKFILL_QUEUE_AGE_ALARM.toSeconds(),
     });
 
+    this.add('ReconcileQueueBacklog', {
+      description:
+        `The oldest reconcile message has waited ${RECONCILE_QUEUE_AGE_ALARM.toMinutes()} minutes or more: sweeps ` +
+        'are spread over the first 10 minutes of each 15-minute round, so this one was not swept within its ' +
+        'round, and missed webhook events reach the dashboards late. Either the workers are saturated (more ' +
+        'tenants or more events per sweep than RECONCILE_WORKER_CONCURRENCY in infra/capacity-model.ts is sized ' +
+        "for: see the worker's Duration and ConcurrentExecutions) or sweeps crash and come back after the " +
+        'visibility timeout (see ReconcileWorkerErrors and the DLQ).',
+      metric: props.reconcileQueue.metricApproximateAgeOfOldestMessage({
+        period: FIVE_MINUTES,
+        statistic: 'Maximum',
+      }),
+      threshold: RECONCILE_QUEUE_AGE_ALARM.toSeconds(),
+    });
+
+    this.add('NoSweepRan', {
+      description:
+        `The reconcile worker was not invoked for ${NO_SWEEP_ALARM_PERIOD.toMinutes()} minutes, two rounds of the ` +
+        '15-minute schedule: no catch-up sweep runs, so events Stripe fails to deliver are never applied. Check ' +
+        "that the stack's ReconcileSchedule rule is enabled and its FailedInvocations metric (a queue policy that " +
+        'no longer lets EventBridge send), that the reconcile queue receives messages, and that its event source ' +
+        'mapping on ReconcileWorker is enabled. Once fixed, the next tick sweeps every tenant from its cursor.',
+      metric: props.reconcileWorker.metricInvocations({ period: NO_SWEEP_ALARM_PERIOD, statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No data is the failure itself here: Lambda publishes Invocations only when there are some.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+
     this.addThrottleAlarms('Api', props.httpFunctions, {
       threshold: 10,
       meaning:
         'API Gateway answered those requests with 500 (Stripe retries webhooks). A few while a burst starts new ' +
         'instances are expected; more means a route needs more reserved concurrency, or a lower throttle.',
     });
-    this.addThrottleAlarms('Workers', [props.revocationWorker, props.backfillWorker], {
-      threshold: 1,
-      meaning:
-        "The SQS event sources never ask for more than the workers' reservation, so someone invoked a worker " +
-        'by hand while it was full, or the reservation fell below the event source maximum.',
-    });
+    this.addThrottleAlarms(
+      'Workers',
+      [props.revocationWorker, props.backfillWorker, props.reconcileWorker, props.erasureWorker],
+      {
+        threshold: 1,
+        meaning:
+          "The SQS event sources never ask for more than the workers' reservation, so someone invoked a worker " +
+          'by hand while it was full, or the reservation fell below the event source maximum.',
+      },
+    );
   }
 
   /** Throttles of `functions`, summed, in alarms of at most ten functions each. */
@@ -201,16 +287,22 @@ export class Alarms extends Construct {
 
   private add(
     id: string,
-    options: { readonly description: string; readonly metric: IMetric; readonly threshold: number },
+    options: {
+      readonly description: string;
+      readonly metric: IMetric;
+      readonly threshold: number;
+      readonly comparisonOperator?: ComparisonOperator;
+      readonly treatMissingData?: TreatMissingData;
+    },
   ): void {
     const alarm = new Alarm(this, id, {
       alarmDescription: options.description,
       metric: options.metric,
       threshold: options.threshold,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      // These metrics are published only when something happens: no data is good news.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      // Most metrics are published only when something happens: no data is good news.
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(this.action);
     alarm.addOkAction(this.action);

@@ -1,6 +1,8 @@
+import { SWEEP_SPREAD_SECONDS } from '../shared/use-cases/reconcile/schedule-sweeps.ts';
+
 /**
  * The connector's capacity model: each function's memory and reserved concurrency, the HTTP API's
- * per-route throttles and the backfill's worker count, derived from what the benchmarks measured
+ * per-route throttles, the backfill's worker count and the catch-up sweep's, derived from what the benchmarks measured
  * and from stated assumptions. Pure (no CDK): the stack takes its numbers from here, and
  * test/infra asserts the constraints (the sum fits the account, capacity covers each throttle,
  * the backfill onboards its target).
@@ -80,7 +82,14 @@ export const ASSUMED = {
 
 // ---- Memory ------------------------------------------------------------------------------------
 
-export type FunctionKind = 'http' | 'webhook' | 'backfill' | 'revocation' | 'not-found';
+export type FunctionKind =
+  | 'http'
+  | 'webhook'
+  | 'backfill'
+  | 'revocation'
+  | 'reconcile'
+  | 'erasure'
+  | 'not-found';
 
 /**
  * Memory per function kind, from the CPU measurements (see {@link wallMs} and the README's
@@ -95,6 +104,12 @@ export type FunctionKind = 'http' | 'webhook' | 'backfill' | 'revocation' | 'not
  *   than the 26 s that Stripe's pace takes; at 1,024 MB they take 14 s, so the run is bound by
  *   Stripe, with the CPU busy about half the time. Peak RSS was 171 to 209 MB: 256 MB would
  *   leave no margin.
+ * - `reconcile`: 512 MB. A sweep waits about 0.9 s (one Events API page, a few DynamoDB requests
+ *   per event) and computes about 0.1 s (the webhook's 5 ms per event): 1.26 s at 512 MB against
+ *   1.08 s at 1,024 MB, for 58 % of the memory. Nobody waits for a sweep and its cold start (1.7 s)
+ *   happens once per instance, so the cheaper size wins: 10,000 tenants are swept 96 times a day.
+ * - `erasure`: 512 MB. It waits on DynamoDB and on its own pace (500 deletes a second); the keys
+ *   it holds at once are one page of 100.
  * - `revocation`, `not-found`: 256 MB. The revocation worker waits on Stripe and retries later
  *   anyway; the 404 handler imports 30 ms of code and calls nothing.
  */
@@ -102,6 +117,8 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<FunctionKind, number>> = {
   http: 1024,
   webhook: 1024,
   backfill: 1024,
+  reconcile: 512,
+  erasure: 512,
   revocation: 256,
   'not-found': 256,
 };
@@ -282,3 +299,125 @@ export const BACKFILL_WRITE_UNITS_PER_WORKER = Math.ceil(
 export const MAX_BACKFILL_CONCURRENCY = Math.floor(
   DYNAMODB_TABLE_WRITE_UNITS_QUOTA / BACKFILL_WRITE_UNITS_PER_WORKER,
 );
+
+// ---- Catch-up sweep --------------------------------------------------------------------------
+
+/**
+ * Design §3 "Catch-up from the Events API": every connected account is swept every 15 minutes,
+ * at the onboarding target's scale. The schedule's tick delays each tenant's sweep by a stable
+ * whole minute of the spread (shared/use-cases/reconcile/schedule-sweeps.ts), so the sweeps of
+ * one tick arrive at an even rate over its first 10 minutes and are done before the next tick.
+ */
+export const RECONCILE_TARGET = {
+  tenants: ONBOARDING_TARGET.tenants,
+  intervalSeconds: 15 * 60,
+  spreadSeconds: SWEEP_SPREAD_SECONDS,
+} as const;
+
+export const SWEEP_ASSUMED = {
+  /**
+   * Events one sweep lists and applies: the benchmark's large clinic (30,000 invoices in 180
+   * days, some five handled events each) has about 9 in 15 minutes, 12 with the 5 minutes each
+   * sweep reads again (`SWEEP_OVERLAP_SECONDS` in sweep-account-events.ts); 20 covers its busy
+   * hours.
+   */
+  eventsPerSweep: 20,
+  /** Events API pages one sweep reads (100 events a page). */
+  stripePagesPerSweep: 1,
+  /**
+   * DynamoDB requests per event: the tenant's state (read per event, so a disconnect stops the
+   * sweep at once), the ledger's lease and its completion, the record.
+   */
+  dynamoDbRequestsPerEvent: 4,
+  /** Around the events: the state read before, the cursor saved after. */
+  dynamoDbRequestsPerSweep: 2,
+} as const;
+
+/**
+ * Wall time of one tenant's sweep at the worker's memory: serial, as the sweep applies one event
+ * after the other, each as a webhook delivery would (the webhook's CPU time per event stands for
+ * it). 500 + 82 × 5 = 910 ms waiting, 100 ms of CPU: 1.26 s at 512 MB.
+ */
+export function sweepWallMs(memoryMb: number = FUNCTION_MEMORY_MB.reconcile): number {
+  const { eventsPerSweep, stripePagesPerSweep, dynamoDbRequestsPerEvent, dynamoDbRequestsPerSweep } =
+    SWEEP_ASSUMED;
+  return wallMs(
+    {
+      cpuMs: eventsPerSweep * MEASURED.webhookCpuMsPerEvent,
+      ioMs:
+        stripePagesPerSweep * ASSUMED.stripeMs +
+        (dynamoDbRequestsPerSweep + eventsPerSweep * dynamoDbRequestsPerEvent) * ASSUMED.dynamoDbMs,
+      overlap: 'serial',
+    },
+    memoryMb,
+  );
+}
+
+/** Sweeps a second while a tick's messages come due: 10,000 over 600 s, about 17. */
+export const SWEEPS_PER_SECOND = RECONCILE_TARGET.tenants / RECONCILE_TARGET.spreadSeconds;
+
+/**
+ * The reconcile worker's reserved concurrency (and its event source's maximum): sweeps in flight
+ * at that rate (Little's law: 16.7/s × 1.26 s = 21) times the headroom, 42. Each sweep reads one
+ * page of its own account's events, so Stripe sees 17 requests a second spread over 10,000
+ * accounts, one every 15 minutes per account, far below each account's limit. The tick itself
+ * (one message) takes one of the 42 for the seconds it needs (see {@link reconcileTickSeconds}).
+ */
+export const RECONCILE_WORKER_CONCURRENCY = Math.max(
+  SQS_EVENT_SOURCE_MIN_CONCURRENCY,
+  Math.ceil(((SWEEPS_PER_SECOND * sweepWallMs()) / 1000) * ASSUMED.headroom),
+);
+
+/** Tenants the worker sweeps in one spread at its concurrency, without the headroom's margin spent. */
+export function tenantsSweptPerSpread(workers: number = RECONCILE_WORKER_CONCURRENCY): number {
+  return (workers * RECONCILE_TARGET.spreadSeconds * 1000) / sweepWallMs();
+}
+
+/**
+ * How long the tick takes for the target's tenants: the index pages of active tenants (100 a
+ * page) and SendMessageBatch calls of at most 10 sweeps that share a delay (a page of 100 falls
+ * into the spread's 10 minutes: about 10 calls). 100 × 5 ms + 1,000 × 20 ms ≈ 21 s.
+ */
+export function reconcileTickSeconds(tenants: number = RECONCILE_TARGET.tenants): number {
+  const pages = Math.ceil(tenants / 100);
+  const delays = Math.floor(RECONCILE_TARGET.spreadSeconds / 60);
+  const batches = pages * Math.max(delays, Math.ceil(100 / 10));
+  return (pages * ASSUMED.dynamoDbMs + batches * ASSUMED.awsServiceMs) / 1000;
+}
+
+// ---- Erasure -----------------------------------------------------------------------------------
+
+/**
+ * Deletes per second of one erasure worker, as shared/adapters/dynamodb/tenant-data-eraser-dynamodb.ts
+ * paces them (`DEFAULT_ERASER_PACING`; the infra test checks the two agree). Spelled out so the
+ * CDK app does not import the AWS SDK.
+ */
+export const ERASURE_ITEMS_PER_SECOND = 500;
+
+/** Design §3: a big tenant holds 100k+ items (records and their histories, journal, ledger). */
+export const LARGE_TENANT_ITEMS = 100_000;
+
+/** Seconds one worker takes to erase a tenant of `items`: 200 s for a large one. */
+export function erasureSecondsPerTenant(items: number = LARGE_TENANT_ITEMS): number {
+  return items / ERASURE_ITEMS_PER_SECOND;
+}
+
+/**
+ * Erasures are rare: a disconnected tenant's data 30 days later, an `erase=now`, an account
+ * switch. The SQS minimum of two workers erases 2 × 86,400 / 200 = 864 large tenants a day, and
+ * an account switch waits 200 s for its previous data to go, not for other tenants' erasures.
+ */
+export const ERASURE_WORKER_CONCURRENCY = SQS_EVENT_SOURCE_MIN_CONCURRENCY;
+
+/** Large tenants a day that `workers` erasure workers erase, back to back. */
+export function erasuresPerDay(workers: number = ERASURE_WORKER_CONCURRENCY): number {
+  return (workers * 24 * 3600) / erasureSecondsPerTenant();
+}
+
+/**
+ * Write units a second one erasure worker takes from the table at its pace: a delete is one unit
+ * (items are under 1 KB), and one more for the gsi1 entry a record has: at most 1,000. Both
+ * workers take 5 % of the table's default quota. Beside backfills at their maximum the table may
+ * throttle for a while; the eraser backs off and resumes, and the backfills' writes retry.
+ */
+export const ERASURE_WRITE_UNITS_PER_WORKER = 2 * ERASURE_ITEMS_PER_SECOND;

@@ -6,18 +6,22 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   backfillWorker,
+  erasureWorker,
   type FunctionAccess,
   httpRoutes,
   notFoundRoute,
   type QueueName,
+  reconcileWorker,
   revocationWorker,
 } from '../functions/routes.ts';
 import { AlarmNotifications } from './alarm-notifications.ts';
 import { Alarms } from './alarms.ts';
 import { createBackfillConcurrencyParameter } from './backfill-concurrency-parameter.ts';
 import {
+  ERASURE_WORKER_CONCURRENCY,
   FUNCTION_MEMORY_MB,
   NOT_FOUND_CAPACITY,
+  RECONCILE_WORKER_CONCURRENCY,
   REVOCATION_WORKER_CONCURRENCY,
   routeCapacity,
   routeReservedConcurrency,
@@ -27,6 +31,7 @@ import { type AccessResources, grantAccess } from './function-permissions.ts';
 import { ConnectorHttpApi } from './http-api.ts';
 import { createLogEncryptionKey } from './log-encryption-key.ts';
 import { Queues } from './queues.ts';
+import { ReconcileSchedule } from './reconcile-schedule.ts';
 import { ServiceFunction } from './service-function.ts';
 import { Storage, tableSchema } from './storage.ts';
 
@@ -38,6 +43,13 @@ export const HTTP_FUNCTION_TIMEOUT = Duration.seconds(10);
 export const REVOCATION_WORKER_TIMEOUT = Duration.seconds(60);
 /** Lambda's maximum: a backfill slice runs 14 minutes and hands over (the run stops 1 min early). */
 export const BACKFILL_WORKER_TIMEOUT = Duration.minutes(15);
+/**
+ * A sweep takes about a second and the tick for 10,000 tenants about 20 s; a sweep of an account
+ * with a backlog (after an outage) hands over before the deadline and continues in a new message.
+ */
+export const RECONCILE_WORKER_TIMEOUT = Duration.minutes(5);
+/** One erasure step: 150,000 deletes at the worker's pace at most, then a checkpoint and its continuation. */
+export const ERASURE_WORKER_TIMEOUT = Duration.minutes(5);
 
 /** The characters Secrets Manager allows in a name, without a trailing slash. */
 const SECRET_PREFIX = /^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/;
@@ -62,7 +74,8 @@ interface FunctionDefinition {
 
 /**
  * The Stripe Connect connector: an HTTP API with one function per route, the table, the
- * revocation and backfill queues, their workers, and the alarms (design §2).
+ * revocation, backfill, erasure and reconcile queues, their workers, the schedule of the
+ * catch-up sweep, and the alarms (design §2).
  */
 export class CompassStripeConnectStack extends Stack {
   readonly storage: Storage;
@@ -70,6 +83,7 @@ export class CompassStripeConnectStack extends Stack {
   readonly httpApi: ConnectorHttpApi;
   readonly alarms: Alarms;
   readonly alarmNotifications: AlarmNotifications;
+  readonly reconcileSchedule: ReconcileSchedule;
   /** Encrypts every log group. */
   readonly logKey: Key;
   /** Every function of the stack, by the name routes.ts gives it. */
@@ -80,7 +94,7 @@ export class CompassStripeConnectStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CompassStripeConnectStackProps = {}) {
     super(scope, id, {
-      description: 'Compass Stripe Connect connector: OAuth, webhooks and backfill',
+      description: 'Compass Stripe Connect connector: OAuth, webhooks, backfill and catch-up sweeps',
       ...props,
     });
 
@@ -100,6 +114,8 @@ export class CompassStripeConnectStack extends Stack {
     this.queues = new Queues(this, 'Queues', {
       revocationWorkerTimeout: REVOCATION_WORKER_TIMEOUT,
       backfillWorkerTimeout: BACKFILL_WORKER_TIMEOUT,
+      erasureWorkerTimeout: ERASURE_WORKER_TIMEOUT,
+      reconcileWorkerTimeout: RECONCILE_WORKER_TIMEOUT,
     });
     this.accessResources = {
       table: this.storage.table,
@@ -110,7 +126,12 @@ export class CompassStripeConnectStack extends Stack {
         'ConnectWebhookSecret',
         config.connectWebhookSecretName,
       ),
-      queues: { revocation: this.queues.revocation.queue, backfill: this.queues.backfill.queue },
+      queues: {
+        revocation: this.queues.revocation.queue,
+        backfill: this.queues.backfill.queue,
+        erasure: this.queues.erasure.queue,
+        reconcile: this.queues.reconcile.queue,
+      },
     };
 
     // HTTP functions: one per route, plus the JSON 404 behind `$default`.
@@ -161,15 +182,39 @@ export class CompassStripeConnectStack extends Stack {
         'and MaxValue), which cdk-nag cannot resolve at synthesis and so reports as unverifiable.',
     });
 
+    // One message per invocation: a tick or one tenant's sweep, each with its own deadline.
+    const reconcile = this.addQueueWorker(reconcileWorker, this.queues.reconcile.queue, {
+      description: "Sweeps each connected account's Stripe Events API for events webhooks missed",
+      timeout: RECONCILE_WORKER_TIMEOUT,
+      batchSize: 1,
+      memorySize: FUNCTION_MEMORY_MB.reconcile,
+      concurrency: RECONCILE_WORKER_CONCURRENCY,
+    });
+    this.reconcileSchedule = new ReconcileSchedule(this, 'ReconcileSchedule', {
+      queue: this.queues.reconcile.queue,
+    });
+    const erasure = this.addQueueWorker(erasureWorker, this.queues.erasure.queue, {
+      description: "Erases a disconnected or replaced Stripe account's data, resumably",
+      timeout: ERASURE_WORKER_TIMEOUT,
+      batchSize: 1,
+      memorySize: FUNCTION_MEMORY_MB.erasure,
+      concurrency: ERASURE_WORKER_CONCURRENCY,
+    });
+
     this.alarms = new Alarms(this, 'Alarms', {
       action: this.alarmNotifications.action,
       revocationDeadLetterQueue: this.queues.revocation.deadLetterQueue,
       backfillDeadLetterQueue: this.queues.backfill.deadLetterQueue,
+      erasureDeadLetterQueue: this.queues.erasure.deadLetterQueue,
+      reconcileDeadLetterQueue: this.queues.reconcile.deadLetterQueue,
       backfillQueue: this.queues.backfill.queue,
+      reconcileQueue: this.queues.reconcile.queue,
       webhookTenant: this.functionNamed('WebhookTenant'),
       webhookConnect: this.functionNamed('WebhookConnect'),
       revocationWorker: revocation.function,
       backfillWorker: backfill.function,
+      reconcileWorker: reconcile.function,
+      erasureWorker: erasure.function,
       httpFunctions: [...httpRoutes.map((route) => this.functionNamed(route.name)), notFound.function],
       apiStage: this.httpApi.stage,
       table: this.storage.table,

@@ -18,6 +18,14 @@ export interface AccessResources {
   readonly queues: Readonly<Record<QueueName, IQueue>>;
 }
 
+/** The setting that tells a function where each queue it sends to is (shared/config/config.ts). */
+export const QUEUE_URL_VARIABLES: Readonly<Record<QueueName, string>> = {
+  revocation: 'REVOCATION_QUEUE_URL',
+  backfill: 'BACKFILL_QUEUE_URL',
+  erasure: 'ERASURE_QUEUE_URL',
+  reconcile: 'RECONCILE_QUEUE_URL',
+};
+
 /** What Lambda's SQS event source does with the consumer's role (AWSLambdaSQSQueueExecutionRole). */
 export const EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
@@ -64,6 +72,8 @@ export function grantAccess(
     }),
   ];
 
+  // Query too: on the table itself (not an index) it carries the partition key it reads, so
+  // LeadingKeys limits it like an item action (a tenant's state, the partitions an erasure reads).
   const tableActions = Object.entries(access.table ?? {}) as [TableItemAction, readonly string[]][];
   for (const [action, prefixes] of tableActions) {
     statements.push(
@@ -114,7 +124,7 @@ export function grantAccess(
   for (const name of access.sendTo ?? []) {
     const queue = resources.queues[name];
     statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-    environment[name === 'revocation' ? 'REVOCATION_QUEUE_URL' : 'BACKFILL_QUEUE_URL'] = queue.queueUrl;
+    environment[QUEUE_URL_VARIABLES[name]] = queue.queueUrl;
   }
   if (consumes) {
     statements.push(

@@ -16,11 +16,29 @@ export const VISIBILITY_TIMEOUTS_PER_CONSUMER_TIMEOUT = 6;
  */
 export const WORK_QUEUE_RETENTION = Duration.days(14);
 
+/**
+ * Receives of one erasure message before SQS moves it to the DLQ. Each receive resumes from the
+ * last checkpoint, so five failures in a row (30 minutes apart) are a fault a person must see,
+ * not a slow erasure; the tick also re-queues an erasure that stopped checkpointing.
+ */
+export const ERASURE_MAX_RECEIVES = 5;
+
+/**
+ * Receives of one sweep (or tick) message before the DLQ. A sweep's cursor moves only once its
+ * events are applied, and the next tick queues the tenant again anyway, so a message that fails
+ * five times is a tenant (or a tick) that keeps failing: the DLQ alarm says so.
+ */
+export const RECONCILE_MAX_RECEIVES = 5;
+
 export interface QueuesProps {
   /** Timeout of the revocation worker, the revocation queue's consumer. */
   readonly revocationWorkerTimeout: Duration;
   /** Timeout of the backfill worker, the backfill queue's consumer. */
   readonly backfillWorkerTimeout: Duration;
+  /** Timeout of the erasure worker, the erasure queue's consumer. */
+  readonly erasureWorkerTimeout: Duration;
+  /** Timeout of the reconcile worker, the reconcile queue's consumer. */
+  readonly reconcileWorkerTimeout: Duration;
 }
 
 /** A work queue and the dead-letter queue that catches what its consumer could not process. */
@@ -34,11 +52,16 @@ export interface QueueWithDlq {
  * - revocation: `oauth.deauthorize` calls that failed at disconnect time, retried until they
  *   succeed (the worker re-enqueues with a growing delay; a message that still fails lands in the
  *   DLQ and raises an alarm);
- * - backfill: the history import started after a connect, split into resumable slices.
+ * - backfill: the history import started after a connect, split into resumable slices;
+ * - erasure: the deletion of a disconnected (or replaced) account's data, in resumable steps;
+ * - reconcile: the catch-up sweep, fed by the schedule's tick (`{"kind":"all"}`, every 15
+ *   minutes) and by the tick itself (one message per connected tenant).
  */
 export class Queues extends Construct {
   readonly revocation: QueueWithDlq;
   readonly backfill: QueueWithDlq;
+  readonly erasure: QueueWithDlq;
+  readonly reconcile: QueueWithDlq;
 
   constructor(scope: Construct, id: string, props: QueuesProps) {
     super(scope, id);
@@ -53,6 +76,17 @@ export class Queues extends Construct {
     this.backfill = this.queueWithDlq('Backfill', {
       visibilityTimeout: visibilityFor(props.backfillWorkerTimeout),
       maxReceiveCount: BACKFILL_MAX_RECEIVES,
+    });
+    this.erasure = this.queueWithDlq('Erasure', {
+      visibilityTimeout: visibilityFor(props.erasureWorkerTimeout),
+      maxReceiveCount: ERASURE_MAX_RECEIVES,
+    });
+    // Visibility 30 minutes: a crashed sweep comes back after the next tick has already queued
+    // the tenant again; the two are harmless together (the ledger applies each event once and
+    // the cursor is saved conditionally).
+    this.reconcile = this.queueWithDlq('Reconcile', {
+      visibilityTimeout: visibilityFor(props.reconcileWorkerTimeout),
+      maxReceiveCount: RECONCILE_MAX_RECEIVES,
     });
   }
 

@@ -9,7 +9,18 @@ import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-po
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
-import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
+import {
+  DEFAULT_ERASER_PACING,
+  DynamoDbTenantDataEraser,
+} from '#shared/adapters/dynamodb/tenant-data-eraser-dynamodb.ts';
+import { DynamoDbTenantDataStore } from '#shared/adapters/dynamodb/tenant-data-store-dynamodb.ts';
+import { DynamoDbTenantStateReader } from '#shared/adapters/dynamodb/tenant-state-reader-dynamodb.ts';
+import {
+  SqsBackfillQueue,
+  SqsErasureQueue,
+  SqsReconcileQueue,
+  SqsRevocationQueue,
+} from '#shared/adapters/queue/sqs-job-queues.ts';
 import {
   SecretsManagerTokenStore,
   SecretsManagerWebhookSecretStore,
@@ -18,6 +29,7 @@ import { createSessionVerifier } from '#shared/adapters/session/session-verifier
 import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
 import { LazyStripeOAuth } from '#shared/adapters/stripe/lazy-stripe-oauth.ts';
 import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
+import { lazyPlatformClient, StripeSdkEventSource } from '#shared/adapters/stripe/stripe-sdk-event-source.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import { type Env, loadConfig, type SecretSource } from '#shared/config/config.ts';
 import { type Clock, systemClock } from '#shared/ports/clock.ts';
@@ -94,6 +106,26 @@ export function createAwsDependencies(
     return () => resolveSecret(secretValues(), secretKey, 'STRIPE_SECRET_KEY_SECRET_ID');
   });
   const oauth = memo(() => new LazyStripeOAuth(platformKey(), stripe()));
+  const stripeEvents = memo(
+    () => new StripeSdkEventSource({ stripe: lazyPlatformClient(platformKey(), stripe().apiBaseUrl) }),
+  );
+  const erasureQueue = memo(
+    () => new SqsErasureQueue(sqs(), loadConfig(env, ['erasureQueue']).erasureQueue.erasureQueueUrl),
+  );
+  const reconcileQueue = memo(
+    () => new SqsReconcileQueue(sqs(), loadConfig(env, ['reconcileQueue']).reconcileQueue.reconcileQueueUrl),
+  );
+  const tenantState = memo(() => new DynamoDbTenantStateReader(db(), storage().tableName));
+  const tenantData = memo(() => new DynamoDbTenantDataStore(db(), storage().tableName));
+  // Paced and bounded on the composition's clock, the one its callers' deadlines come from.
+  const eraser = memo(
+    () =>
+      new DynamoDbTenantDataEraser(db(), storage().tableName, {
+        ...DEFAULT_ERASER_PACING,
+        now: () => clock.now().getTime(),
+      }),
+  );
+  const ledger = memo(() => new PowertoolsEventLedger(dynamo(), storage().tableName));
   const backfillSource = memo(
     () => new RateLimitedBackfillSource(new LazyBackfillSource(platformKey(), stripe().apiBaseUrl)),
   );
@@ -120,6 +152,12 @@ export function createAwsDependencies(
           return tokens();
         },
         backfillStatus: backfillStatus(),
+        tenantState: tenantState(),
+        // A deauthorization keeps the data (disconnect); only `erase=now` queues an erasure.
+        tenantData: tenantData(),
+        get erasureQueue() {
+          return erasureQueue();
+        },
         // Only a deauthorized event reaches these, and it never calls Stripe nor queues anything.
         get revocationQueue() {
           return revocationQueue();
@@ -129,7 +167,7 @@ export function createAwsDependencies(
         },
         records: records(),
         journal: journal(),
-        ledger: new PowertoolsEventLedger(dynamo(), storage().tableName),
+        ledger: ledger(),
         verifier: new StripeSignatureVerifier(),
         connectWebhookSecret: connectWebhookSecret(),
         platformClientId: stripe().clientId,
@@ -171,6 +209,30 @@ export function createAwsDependencies(
     },
     get backfillQueue() {
       return backfillQueue();
+    },
+    get erasureQueue() {
+      return erasureQueue();
+    },
+    get reconcileQueue() {
+      return reconcileQueue();
+    },
+    get stripeEvents() {
+      return stripeEvents();
+    },
+    get tenantState() {
+      return tenantState();
+    },
+    get tenantData() {
+      return tenantData();
+    },
+    get eraser() {
+      return eraser();
+    },
+    get ledger() {
+      return ledger();
+    },
+    get platformClientId() {
+      return stripe().clientId;
     },
     get oauth() {
       return oauth();

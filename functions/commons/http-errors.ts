@@ -6,6 +6,7 @@ import { DependencyUnavailableError } from '#shared/errors/dependency-unavailabl
 import { DisconnectInProgressError } from '#shared/errors/disconnect-in-progress-error.ts';
 import { InvalidSignatureError } from '#shared/errors/invalid-signature-error.ts';
 import { NotConnectedError } from '#shared/errors/not-connected-error.ts';
+import { RetryLaterError } from '#shared/errors/retry-later-error.ts';
 import { UnauthorizedError } from '#shared/errors/unauthorized-error.ts';
 import { UnknownEndpointError } from '#shared/errors/unknown-endpoint-error.ts';
 import { ValidationError } from '#shared/errors/validation-error.ts';
@@ -55,6 +56,10 @@ export function toErrorResponse(error: unknown, log: Log): HttpResponse {
     return jsonError(401, 'unauthorized', error.message);
   }
   if (error instanceof NotConnectedError) return jsonError(404, 'not_connected', error.message);
+  if (error instanceof RetryLaterError) {
+    const response = jsonError(error.statusCode, error.code, error.message);
+    return { ...response, headers: { ...response.headers, 'retry-after': String(error.retryAfterSeconds) } };
+  }
   if (error instanceof BackfillInProgressError) return jsonError(409, 'backfill_in_progress', error.message);
   if (error instanceof DisconnectInProgressError)
     return jsonError(409, 'disconnect_in_progress', error.message);

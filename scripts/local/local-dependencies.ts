@@ -6,12 +6,16 @@ import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-po
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
+import { DynamoDbTenantDataEraser } from '#shared/adapters/dynamodb/tenant-data-eraser-dynamodb.ts';
+import { DynamoDbTenantDataStore } from '#shared/adapters/dynamodb/tenant-data-store-dynamodb.ts';
+import { DynamoDbTenantStateReader } from '#shared/adapters/dynamodb/tenant-state-reader-dynamodb.ts';
 import { FileTokenStore, FileWebhookSecretStore } from '#shared/adapters/local/file-credential-stores.ts';
 import type { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import type { SessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { LazyBackfillSource } from '#shared/adapters/stripe/lazy-backfill-source.ts';
 import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
+import { StripeSdkEventSource } from '#shared/adapters/stripe/stripe-sdk-event-source.ts';
 import { StripeSdkOAuth } from '#shared/adapters/stripe/stripe-sdk-oauth.ts';
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { OAuthConfig, StripeConfig } from '#shared/config/config.ts';
@@ -60,6 +64,9 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
   const oauth = new StripeSdkOAuth(stripe, options.stripe.clientId);
   const records = new DynamoDbRecordStore(db, options.tableName);
   const journal = new DynamoDbChangeJournal(db, options.tableName, options.clock);
+  const ledger = new PowertoolsEventLedger(dynamo, options.tableName);
+  const tenantState = new DynamoDbTenantStateReader(db, options.tableName);
+  const tenantData = new DynamoDbTenantDataStore(db, options.tableName);
   return {
     states: new DynamoDbOAuthStateStore(db, options.tableName),
     integrations,
@@ -68,6 +75,20 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
     webhookSecrets,
     revocationQueue: options.queues,
     backfillQueue: options.queues,
+    erasureQueue: options.queues,
+    reconcileQueue: options.queues,
+    ledger,
+    tenantState,
+    tenantData,
+    eraser: new DynamoDbTenantDataEraser(db, options.tableName),
+    stripeEvents: new StripeSdkEventSource({
+      stripe: createStripeClient({
+        secretKey: options.stripeSecretKey,
+        apiBaseUrl: options.stripe.apiBaseUrl,
+        maxNetworkRetries: 0,
+      }),
+    }),
+    platformClientId: options.stripe.clientId,
     oauth,
     records,
     journal,
@@ -80,11 +101,14 @@ export function createLocalDependencies(options: LocalDependencyOptions): AppDep
       tokens,
       webhookSecrets,
       backfillStatus,
+      tenantState,
+      tenantData,
+      erasureQueue: options.queues,
       revocationQueue: options.queues,
       oauth,
       records,
       journal,
-      ledger: new PowertoolsEventLedger(dynamo, options.tableName),
+      ledger,
       verifier: new StripeSignatureVerifier(),
       connectWebhookSecret: async () => options.connectWebhookSecret,
       platformClientId: options.stripe.clientId,

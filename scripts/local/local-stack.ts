@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
+import { TENANT_DATA_SK } from '#shared/adapters/dynamodb/tenant-data-store-dynamodb.ts';
 import { type RunningDynalite, startDynaliteWithTable } from '#shared/adapters/local/dynalite-server.ts';
 import { migrateLegacyFileSecrets } from '#shared/adapters/local/file-credential-stores.ts';
 import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
@@ -14,6 +15,9 @@ import { type Env, loadConfig } from '#shared/config/config.ts';
 import { TENANT_ID_PATTERN, TENANT_SLUG_PATTERN } from '#shared/domain/tenant.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { processBackfillJob } from '#shared/use-cases/backfill/process-backfill-job.ts';
+import { eraseTenantData } from '#shared/use-cases/data/erase-tenant-data.ts';
+import { scheduleSweeps } from '#shared/use-cases/reconcile/schedule-sweeps.ts';
+import { sweepAccountEvents } from '#shared/use-cases/reconcile/sweep-account-events.ts';
 import { retryRevocation } from '#shared/use-cases/retry-revocation.ts';
 import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
@@ -29,7 +33,7 @@ import { httpRoutes } from '../../functions/routes.ts';
 import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
-import { matchPath, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
+import { matchPath, parseRequestUrl, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
 import { type DevStackState, readDevStackState, STACK_STATE_FILE } from './dev-stack-state.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
 import { renderSettingsPage } from './settings-page.ts';
@@ -179,7 +183,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     serve(req, res).catch((error: unknown) => {
       logger.error('local_server_error', { errorName: String((error as Error)?.name) });
       if (!res.headersSent)
-        writeApiGatewayResult(res, { statusCode: 500, body: '{"error":"internal_error"}' });
+        writeApiGatewayResult(res, {
+          statusCode: 500,
+          headers: { 'content-type': 'application/json' },
+          body: '{"error":"internal_error","message":"Something went wrong on our side"}',
+        });
     });
   };
   const server = createServer(handle);
@@ -281,6 +289,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           );
         }
       },
+      // As the deployed workers: 5 minutes an invocation, continuations through the queue.
+      erasure: async (job) => {
+        if (deps) await eraseTenantData(deps, job, systemClock.now().getTime() + WORKER_MS);
+      },
+      reconcile: async (job) => {
+        if (!deps) return;
+        const invocation = localWorkerContext();
+        if (job.kind === 'all') {
+          // No spread locally: the interval is short and there are few tenants.
+          await scheduleSweeps(deps, job.cursor, () => invocation.getRemainingTimeInMillis(), 0);
+        } else {
+          await sweepAccountEvents({ ...deps, events: deps.stripeEvents }, job.tenantId, invocation);
+        }
+      },
     },
     (error, message) =>
       logger.error('local_queue_delivery_failed', {
@@ -316,6 +338,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await resumeLeftBackfills(dynalite.endpoint, appDeps, queues).catch((error: unknown) =>
     logger.warn('local_backfill_not_resumed', { errorName: String((error as Error)?.name) }),
   );
+  // Erasures died with the in-process queue too: each resumes from its checkpoint.
+  await resumeLeftErasures(dynalite.endpoint, queues).catch((error: unknown) =>
+    logger.warn('local_erasure_not_resumed', { errorName: String((error as Error)?.name) }),
+  );
+  // The deployed schedule's tick (every 15 minutes) every RECONCILE_INTERVAL_S seconds; 0: never.
+  const reconcileEverySeconds = reconcileInterval(options.env.RECONCILE_INTERVAL_S);
+  const reconcileTimer =
+    reconcileEverySeconds > 0
+      ? setInterval(() => {
+          queues.enqueueReconcile([{ kind: 'all' }]).catch(() => undefined);
+        }, reconcileEverySeconds * 1000)
+      : undefined;
+  reconcileTimer?.unref();
 
   const routes = httpRoutes.map((route) => {
     const factory = handlerFactories[route.name];
@@ -324,7 +359,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestUrl = new URL(req.url ?? '/', url);
+    const requestUrl = parseRequestUrl(req, url);
+    if (!requestUrl) {
+      writeApiGatewayResult(res, {
+        statusCode: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'bad_request', message: 'The request target is not a valid URL' }),
+      });
+      return;
+    }
     const method = req.method ?? 'GET';
     if (method === 'GET' && requestUrl.pathname === '/dev/sign-in') return signIn(requestUrl, res);
     if (
@@ -391,6 +434,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     signInUrl: (tenant) =>
       `${url}/dev/sign-in${tenant ? `?${new URLSearchParams({ tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug })}` : ''}`,
     async close() {
+      if (reconcileTimer) clearInterval(reconcileTimer);
       queues.close();
       await closeServer();
       if (!options.inMemory) await rm(stateFile, { force: true });
@@ -437,6 +481,35 @@ async function resumeLeftBackfills(
   }
 }
 
+async function resumeLeftErasures(dynamoEndpoint: string, queues: InProcessQueues): Promise<void> {
+  const db = createDocumentClient({ endpoint: dynamoEndpoint });
+  for await (const page of paginateScan(
+    { client: db },
+    {
+      TableName: LOCAL_TABLE_NAME,
+      FilterExpression: 'sk = :sk AND #state = :erasing',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':sk': TENANT_DATA_SK, ':erasing': 'erasing' },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      const tenantId = String(item.pk).slice('TENANT#'.length);
+      await queues.enqueueErasure({ tenantId, stripeAccountId: String(item.stripeAccountId) });
+      logger.info('local_erasure_resumed', { tenantId });
+    }
+  }
+}
+
+/** Design §3: 60 seconds unless RECONCILE_INTERVAL_S says otherwise (0 turns the sweep off). */
+export function reconcileInterval(value: string | undefined): number {
+  if (value === undefined || value === '') return 60;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new Error('RECONCILE_INTERVAL_S must be a whole number of seconds from 0 to 86400');
+  }
+  return seconds;
+}
+
 /** A per-checkout random session key, so the local stack needs no configuration for sign-in. */
 async function localSessionSecret(dataDir: string): Promise<string> {
   const file = join(dataDir, 'session-secret');
@@ -465,7 +538,19 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/** As deployed (HTTP_FUNCTION_TIMEOUT): a ledger lease taken here ends with this deadline. */
+const LOCAL_HTTP_TIMEOUT_MS = 10_000;
+
+/** The deployed erasure and reconcile workers' timeout. */
+const WORKER_MS = 5 * 60_000;
+
+function localWorkerContext() {
+  const deadline = Date.now() + WORKER_MS;
+  return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
 function localContext(functionName: string) {
+  const deadline = Date.now() + LOCAL_HTTP_TIMEOUT_MS;
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -475,7 +560,7 @@ function localContext(functionName: string) {
     logGroupName: 'local',
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 10_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

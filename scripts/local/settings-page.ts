@@ -59,6 +59,12 @@ export function renderSettingsPage(options: SettingsPageOptions = {}): string {
     <a id="connect" data-testid="connect" class="button" href="/api/connect/stripe" hidden>Connect Stripe</a>
     <button id="disconnect" data-testid="disconnect" type="button" hidden>Disconnect</button>
   </p>
+  <div id="disconnect-terms" data-testid="disconnect-terms" data-connected-only hidden>
+    <p class="note">Disconnecting revokes Compass's access at Stripe at once: no event is applied after it. The data imported from Stripe stays 30 days, so reconnecting the same Stripe account carries on where it stopped; then it is erased. Connecting a different Stripe account erases the previous account's data first.</p>
+    <label><input id="erase-now" data-testid="erase-now" type="checkbox"> Also erase the imported data now</label>
+  </div>
+  <p id="data-state" data-testid="data-state" data-state="none" hidden></p>
+  <p><button id="erase-kept" data-testid="erase-kept" type="button" hidden>Erase the kept data now</button></p>
   ${emulator}
 </section>
 
@@ -70,6 +76,7 @@ export function renderSettingsPage(options: SettingsPageOptions = {}): string {
     <dt>Started</dt><dd id="backfill-started">–</dd>
     <dt>Finished</dt><dd id="backfill-finished">–</dd>
     <dt>Last error</dt><dd id="backfill-error" data-testid="backfill-error">–</dd>
+    <dt>Last catch-up from Stripe</dt><dd id="reconcile-state" data-testid="reconcile-state">–</dd>
   </dl>
   <p><button id="resync" data-testid="resync" type="button">Re-sync from Stripe</button></p>
 </section>
@@ -192,6 +199,20 @@ function renderBackfill(b) {
   $('backfill-error').textContent = b.error || '–';
 }
 
+/** What happens to the imported data: kept until a date, being erased, erased. */
+function renderData(data) {
+  const line = $('data-state');
+  const state = (data && data.state) || 'none';
+  line.dataset.state = state;
+  line.hidden = state === 'none';
+  line.textContent =
+    state === 'kept' ? 'The data imported from Stripe is kept until ' + when(data.eraseAfter) + ', then erased. Reconnect the same account before then to carry on with it.'
+    : state === 'erasing' ? 'The data imported from Stripe is being erased.'
+    : state === 'erased' ? 'The data imported from Stripe has been erased.'
+    : '';
+  $('erase-kept').hidden = state !== 'kept';
+}
+
 /** Shows a status; counts the records again when they may have changed (or when asked to). */
 function applyStatus(s, countAnyway) {
   const previous = current;
@@ -202,6 +223,7 @@ function applyStatus(s, countAnyway) {
   setConnectedOnly(s.connected);
   $('connect').hidden = s.state !== 'not_connected';
   $('disconnect').hidden = s.state === 'not_connected';
+  renderData(s.data);
   if (connectedOutcome) {
     connectedOutcome = false;
     if (s.connected) show(OUTCOMES.connected[0], OUTCOMES.connected[1], 'connected');
@@ -216,6 +238,9 @@ function applyStatus(s, countAnyway) {
   $('tenant-endpoint').textContent = (s.webhook.tenantEndpoint && s.webhook.tenantEndpoint.url) || '';
   $('secret-state').textContent = s.webhookSecretConfigured ? 'Saved' : 'Not set (optional)';
   renderBackfill(s.backfill);
+  $('reconcile-state').textContent = s.reconcile && s.reconcile.lastRunAt
+    ? when(s.reconcile.lastRunAt) + ' (' + s.reconcile.eventsApplied + ' missed events applied)'
+    : 'Not yet';
   const running = isRunning(s.backfill.status);
   $('resync').disabled = running;
   const changed =
@@ -370,12 +395,30 @@ $('disconnect').addEventListener('click', async () => {
   const button = $('disconnect');
   button.disabled = true;
   try {
-    const response = await fetch('/api/connect/stripe', { method: 'DELETE' });
-    if (response.ok) show('ok', 'Stripe is disconnected. Compass no longer has access to your Stripe account.', 'disconnected');
+    const eraseNow = $('erase-now').checked;
+    const response = await fetch('/api/connect/stripe' + (eraseNow ? '?erase=now' : ''), { method: 'DELETE' });
+    if (response.ok) show('ok', eraseNow
+      ? 'Stripe is disconnected and the imported data is being erased.'
+      : 'Stripe is disconnected. Compass no longer has access to your Stripe account; the imported data is kept 30 days.', 'disconnected');
     else if (response.status === 404) show('info', 'Stripe was not connected.', 'not_connected');
     else show('err', 'Disconnecting did not finish. Nothing is lost: press Disconnect again in a moment.', 'disconnect_failed');
   } catch {
     show('err', 'Compass cannot be reached. Press Disconnect again in a moment.', 'disconnect_failed');
+  } finally {
+    button.disabled = false;
+  }
+  await refresh();
+});
+
+$('erase-kept').addEventListener('click', async () => {
+  const button = $('erase-kept');
+  button.disabled = true;
+  try {
+    const response = await fetch('/api/connect/stripe?erase=now', { method: 'DELETE' });
+    if (response.ok) show('ok', 'The data imported from Stripe is being erased.', 'erasing');
+    else show('err', 'Erasing did not start. Press the button again in a moment.', 'erase_failed');
+  } catch {
+    show('err', 'Compass cannot be reached. Press the button again in a moment.', 'erase_failed');
   } finally {
     button.disabled = false;
   }

@@ -57,6 +57,14 @@ export interface BackfillQueueConfig {
   readonly backfillQueueUrl: string;
 }
 
+export interface ErasureQueueConfig {
+  readonly erasureQueueUrl: string;
+}
+
+export interface ReconcileQueueConfig {
+  readonly reconcileQueueUrl: string;
+}
+
 export interface Config {
   stripe: StripeConfig;
   stripeKey: StripeKeyConfig;
@@ -66,6 +74,8 @@ export interface Config {
   storage: StorageConfig;
   revocationQueue: RevocationQueueConfig;
   backfillQueue: BackfillQueueConfig;
+  erasureQueue: ErasureQueueConfig;
+  reconcileQueue: ReconcileQueueConfig;
 }
 
 export type ConfigSection = keyof Config;
@@ -250,6 +260,18 @@ const readers: { [K in ConfigSection]: (r: Reader) => Config[K] } = {
     const backfillQueueUrl = r.required('BACKFILL_QUEUE_URL', 'SQS queue for backfill jobs');
     r.url('BACKFILL_QUEUE_URL', backfillQueueUrl || undefined);
     return { backfillQueueUrl };
+  },
+
+  erasureQueue(r) {
+    const erasureQueueUrl = r.required('ERASURE_QUEUE_URL', 'SQS queue for erasures of disconnected tenants');
+    r.url('ERASURE_QUEUE_URL', erasureQueueUrl || undefined);
+    return { erasureQueueUrl };
+  },
+
+  reconcileQueue(r) {
+    const reconcileQueueUrl = r.required('RECONCILE_QUEUE_URL', 'SQS queue for Events API catch-up sweeps');
+    r.url('RECONCILE_QUEUE_URL', reconcileQueueUrl || undefined);
+    return { reconcileQueueUrl };
   },
 };
 

@@ -13,6 +13,12 @@ export interface StripeIntegration {
    */
   readonly status: 'connected' | 'disconnecting';
   readonly webhookSecretConfigured: boolean;
+  /**
+   * Which save of the signing secret is current (the secret carries the same value): a receiver
+   * holding another one in its cache reads the secret again, so a replaced secret stops
+   * verifying on the next event.
+   */
+  readonly webhookSecretVersion?: string | null;
   /** ISO-8601: when the last event arrived, overall and per endpoint (null: never). */
   readonly lastEventAt?: string | null;
   readonly lastTenantEventAt?: string | null;

@@ -4,10 +4,13 @@ import { ValidationError } from '../errors/validation-error.ts';
 const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/=_-]{16,256}$/;
 
 /**
- * Checks a webhook signing secret typed by a tenant admin. The error never contains the value:
- * a secret pasted into the wrong field must not end up in a log or a response.
+ * Checks a webhook signing secret typed by a tenant admin. Whitespace around it (a copy from
+ * Stripe's dashboard often brings a newline or a space) is dropped; inside it is refused. The
+ * error never contains the value: a secret pasted into the wrong field must not end up in a log
+ * or a response.
  */
-export function parseWebhookSecret(input: unknown): string {
+export function parseWebhookSecret(raw: unknown): string {
+  const input = typeof raw === 'string' && raw.length <= 1024 ? raw.trim() : raw;
   if (typeof input !== 'string' || input.length === 0) {
     throw new ValidationError('invalid_webhook_secret', 'secret is required and must be a string');
   }

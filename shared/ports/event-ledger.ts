@@ -1,3 +1,6 @@
+/** How an event arrived: one of the two webhook endpoints, or the Events API sweep. */
+export type EventSource = 'tenant' | 'connect' | 'sweep';
+
 /** One processed (or refused-as-ignored) Stripe event: the ledger is also the audit log. */
 export interface LedgerEntry {
   readonly eventId: string;
@@ -5,7 +8,7 @@ export interface LedgerEntry {
   /** The event's own `created`, ISO-8601. */
   readonly created: string;
   readonly received: string;
-  readonly endpoint: 'tenant' | 'connect';
+  readonly endpoint: EventSource;
   /** `processed`, or `ignored:<reason>`. */
   readonly outcome: string;
 }

@@ -24,6 +24,8 @@ export interface IntegrationRepository {
     tenantId: string,
     stripeAccountId: string,
     configured: boolean,
+    /** Identifies this save of the secret (see `StripeIntegration.webhookSecretVersion`). */
+    version?: string,
   ): Promise<boolean>;
   /** Sets `lastEventAt` (and the endpoint's own) on an existing row; never creates one. */
   recordWebhookActivity(tenantId: string, endpoint: 'tenant' | 'connect', at: Date): Promise<void>;

@@ -7,6 +7,8 @@ export interface StoredWebhookSecret {
    * reconnect and a disconnect.
    */
   readonly stripeAccountId: string;
+  /** This save's identity, repeated on the integration row (absent on secrets saved before). */
+  readonly version?: string;
 }
 
 /**

@@ -10,10 +10,11 @@ import { StripeExchangeError } from '../errors/stripe-exchange-error.ts';
 import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
-import type { BackfillQueue, RevocationQueue } from '../ports/job-queues.ts';
+import type { BackfillQueue, ErasureQueue, RevocationQueue } from '../ports/job-queues.ts';
 import type { Log } from '../ports/log.ts';
 import type { OAuthStateStore, PendingOAuthState } from '../ports/oauth-state-store.ts';
 import type { StripeOAuth } from '../ports/stripe-oauth.ts';
+import type { TenantDataStore } from '../ports/tenant-data-store.ts';
 import type { TokenStore } from '../ports/token-store.ts';
 import type { WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { DEFAULT_BACKFILL_DAYS, requestBackfill } from './backfill/request-backfill.ts';
@@ -29,6 +30,9 @@ export interface CompleteStripeConnectDeps {
   readonly backfillQueue: BackfillQueue;
   readonly backfillStatus: BackfillStatusStore;
   readonly revocationQueue: RevocationQueue;
+  /** Records belong to one account: another account's data is erased before this one's arrive. */
+  readonly tenantData: TenantDataStore;
+  readonly erasureQueue: ErasureQueue;
   readonly clock: Clock;
   readonly log: Log;
 }
@@ -89,6 +93,7 @@ export async function completeStripeConnect(
   const accountId = token.stripe_user_id;
   let previous: StripeIntegration | undefined;
   let claimed = false;
+  let eraseFirst = false;
   try {
     previous = await deps.integrations.getByTenant(tenantId);
     if (previous?.status === 'disconnecting') throw new StripeExchangeError('disconnect_in_progress');
@@ -119,6 +124,19 @@ export async function completeStripeConnect(
     }
     // Another account's events are signed with another secret: the old one must stop verifying.
     if (switching) await deps.webhookSecrets.delete(tenantId);
+    // Before the row exists no event of this account is applied, so the data state is settled
+    // first: another account's data held (connected or kept) is erased before anything is written.
+    const data = await deps.tenantData.beginConnection(tenantId, accountId, deps.clock.now());
+    if (data.outcome === 'erase_first') {
+      eraseFirst = true;
+      // A run of the previous account stops at its next checkpoint: its status is gone.
+      await deps.backfillStatus.delete(tenantId);
+      await deps.erasureQueue.enqueueErasure({ tenantId, stripeAccountId: data.previousStripeAccountId });
+      deps.log.info('stripe_previous_account_data_erasing', {
+        tenantId,
+        previousStripeAccountId: data.previousStripeAccountId,
+      });
+    }
     await deps.tokens.save(tenantId, tokenToStore(token));
     await deps.integrations.save({
       tenantId,
@@ -142,7 +160,8 @@ export async function completeStripeConnect(
     return 'stripe_exchange_failed';
   }
 
-  await enqueueBackfill(deps, tenantId);
+  // After an erasure, its job queues the backfill: nothing of this account is written before.
+  if (!eraseFirst) await enqueueBackfill(deps, tenantId);
   deps.log.info('stripe_connected', { tenantId, stripeAccountId: accountId, livemode: token.livemode });
   return 'connected';
 }

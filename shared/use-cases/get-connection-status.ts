@@ -5,6 +5,7 @@ import type {
   BackfillStatusStore,
 } from '../ports/backfill-status-store.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
+import type { DataState, TenantDataStore } from '../ports/tenant-data-store.ts';
 
 /** The status contract of design §3 "Details that other code relies on"; absent fields are null. */
 export interface ConnectionStatus {
@@ -31,11 +32,20 @@ export interface ConnectionStatus {
     /** Live counters while it runs: phase, pages, Stripe requests, objects read per type. */
     progress: { phase: string; pages: number; requests: number; objects: BackfillProgress['objects'] } | null;
   };
+  /**
+   * What becomes of the Stripe-derived data: null while connected (or when there never was any);
+   * `kept` after a disconnect until `eraseAfter`, then `erasing` and `erased` (until the next
+   * connect). While connected and a previous account's data is still being erased: `erasing`.
+   */
+  data: { state: Exclude<DataState, 'active'> | null; eraseAfter: string | null };
+  /** The last Events API catch-up sweep (null before the first). */
+  reconcile: { lastRunAt: string | null; eventsApplied: number | null };
 }
 
 export interface GetConnectionStatusDeps {
   readonly integrations: IntegrationRepository;
   readonly backfillStatus: BackfillStatusStore;
+  readonly tenantData: TenantDataStore;
   readonly apiBaseUrl: string;
 }
 
@@ -43,9 +53,10 @@ export async function getConnectionStatus(
   deps: GetConnectionStatusDeps,
   tenantId: string,
 ): Promise<ConnectionStatus> {
-  const [integration, backfill] = await Promise.all([
+  const [integration, backfill, data] = await Promise.all([
     deps.integrations.getByTenant(tenantId),
     deps.backfillStatus.get(tenantId),
+    deps.tenantData.get(tenantId),
   ]);
   const connected = integration?.status === 'connected';
   return {
@@ -79,6 +90,14 @@ export async function getConnectionStatus(
               objects: backfill.progress.objects,
             }
           : null,
+    },
+    data: {
+      state: !data || data.state === 'active' ? null : data.state,
+      eraseAfter: data?.state === 'kept' ? data.eraseAfter : null,
+    },
+    reconcile: {
+      lastRunAt: connected && data?.state === 'active' ? (data.sweep?.lastRunAt ?? null) : null,
+      eventsApplied: connected && data?.state === 'active' ? (data.sweep?.eventsApplied ?? null) : null,
     },
   };
 }

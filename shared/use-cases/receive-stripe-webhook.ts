@@ -1,46 +1,28 @@
-import type { StripeIntegration } from '../domain/integration.ts';
-import type { StoreChange, StripeEventEnvelope } from '../domain/records.ts';
-import { mapStripeEvent, parseStripeEvent } from '../domain/stripe-event-mapping.ts';
+import type { StripeEventEnvelope } from '../domain/records.ts';
+import { parseStripeEvent } from '../domain/stripe-event-mapping.ts';
 import { TENANT_SLUG_PATTERN } from '../domain/tenant.ts';
-import { InvalidSignatureError } from '../errors/invalid-signature-error.ts';
-import { NotConnectedError } from '../errors/not-connected-error.ts';
 import { UnknownEndpointError } from '../errors/unknown-endpoint-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
-import type { BackfillStatusStore } from '../ports/backfill-status-store.ts';
-import type { ChangeJournal } from '../ports/change-journal.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { EventLedger, InvocationClock, LedgerEntry } from '../ports/event-ledger.ts';
-import type { IntegrationRepository } from '../ports/integration-repository.ts';
-import type { RevocationQueue } from '../ports/job-queues.ts';
-import type { Log } from '../ports/log.ts';
-import type { RecordStore } from '../ports/record-store.ts';
+import type { InvocationClock } from '../ports/event-ledger.ts';
 import type { SignatureVerifier } from '../ports/signature-verifier.ts';
-import type { StripeOAuth } from '../ports/stripe-oauth.ts';
-import type { TokenStore } from '../ports/token-store.ts';
+import type { TenantIntakeState, TenantStateReader } from '../ports/tenant-state-reader.ts';
 import type { StoredWebhookSecret, WebhookSecretStore } from '../ports/webhook-secret-store.ts';
 import { TtlCache } from '../support/ttl-cache.ts';
-import { disconnectStripe } from './disconnect-stripe.ts';
+import {
+  applyStripeEvent,
+  type EventIntakeDeps,
+  type IntakeReceipt,
+  recordIgnored,
+} from './apply-stripe-event.ts';
 
-export interface WebhookDeps {
-  readonly integrations: IntegrationRepository;
+export interface WebhookDeps extends EventIntakeDeps {
   /** Read to verify the tenant endpoint's signatures; a deauthorization deletes it. */
   readonly webhookSecrets: WebhookSecretStore;
-  /** Never read here: only a deauthorization deletes the token. */
-  readonly tokens: TokenStore;
-  readonly backfillStatus: BackfillStatusStore;
-  readonly revocationQueue: RevocationQueue;
-  readonly oauth: StripeOAuth;
-  readonly records: RecordStore;
-  /** Written before the records: a backfill in flight replays it over its batched writes. */
-  readonly journal: ChangeJournal;
-  readonly ledger: EventLedger;
+  /** Read once per event: the connection, the secret's version, a running backfill. */
+  readonly tenantState: TenantStateReader;
   readonly verifier: SignatureVerifier;
-  /** The platform's Connect client id: a deauthorization of another application is not ours. */
-  readonly platformClientId: string;
   /** The Connect endpoint's signing secret; undefined when the platform has not configured it. */
   readonly connectWebhookSecret: () => Promise<string | undefined>;
-  readonly clock: Clock;
-  readonly log: Log;
 }
 
 export type Endpoint = 'tenant' | 'connect';
@@ -51,27 +33,33 @@ export interface WebhookRequest {
   readonly invocation: InvocationClock | undefined;
 }
 
-export type WebhookReceipt =
-  | { readonly outcome: 'processed' | 'ignored'; readonly reason?: string }
-  | { readonly outcome: 'duplicate'; readonly inProgress: boolean };
+export interface WebhookReceipt {
+  readonly outcome: 'processed' | 'ignored' | 'duplicate';
+  readonly reason?: string;
+}
 
-/** Integrations change rarely; a stale entry for 30 s costs at most a few late events. */
-const INTEGRATION_TTL_MS = 30_000;
-/** Secrets change on rotation only; a failed verification re-reads one older than 10 s. */
-const SECRET_TTL_MS = 300_000;
-const SECRET_REFRESH_AFTER_MS = 10_000;
+/**
+ * Which tenant a slug or an account belongs to changes only on a (re)connect, and every entry is
+ * checked against the tenant's row read for the event, so a stale one costs one more lookup,
+ * never a wrong answer.
+ */
+const ROUTING_TTL_MS = 300_000;
+/** A secret is re-read when the row names another save of it; this bounds the memory only. */
+const SECRET_TTL_MS = 3_600_000;
 /** `lastEventAt` is written at most once a minute per tenant and endpoint from one container. */
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
 const CACHE_ENTRIES = 5000;
 
 /**
- * Receives Stripe events on the per-tenant and the Connect endpoint: resolve the tenant, verify
- * the signature on the raw bytes before parsing anything, then apply the event exactly once
- * through the ledger. One instance lives per warm container, so its caches spare the tenant's
- * secret and integration lookups on every event.
+ * Receives Stripe events on the per-tenant and the Connect endpoint: resolve the tenant, read its
+ * state (one strongly consistent read), verify the signature on the raw bytes before parsing
+ * anything, then apply the event exactly once through the ledger. One instance lives per warm
+ * container; its caches only spare lookups that the per-event read confirms, so a disconnect or
+ * a new secret takes effect on the next event in every container.
  */
 export class StripeWebhookReceiver {
-  private readonly bySlug = new TtlCache<StripeIntegration>(INTEGRATION_TTL_MS, CACHE_ENTRIES);
+  private readonly tenantBySlug = new TtlCache<string>(ROUTING_TTL_MS, CACHE_ENTRIES);
+  private readonly tenantByAccount = new TtlCache<string>(ROUTING_TTL_MS, CACHE_ENTRIES);
   private readonly secrets = new TtlCache<StoredWebhookSecret>(SECRET_TTL_MS, CACHE_ENTRIES);
   private readonly activity = new TtlCache<true>(ACTIVITY_WRITE_INTERVAL_MS, CACHE_ENTRIES);
 
@@ -82,28 +70,26 @@ export class StripeWebhookReceiver {
     const header = requireSignatureHeader(request.signature);
     if (!TENANT_SLUG_PATTERN.test(slug))
       throw new UnknownEndpointError('No webhook endpoint at this address');
-    const integration = await this.integrationBySlug(slug);
-    if (integration?.status !== 'connected')
+    const { tenantId, state } = await this.tenantOfSlug(slug);
+    const integration = state.integration;
+    if (integration?.status !== 'connected' || integration.tenantSlug !== slug)
       throw new UnknownEndpointError('No webhook endpoint at this address');
-    // Answered from the cached row: a slug without a secret never costs a Secrets Manager read.
+    // Answered from the row: a slug without a secret never costs a Secrets Manager read.
     if (!integration.webhookSecretConfigured) {
       throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
     }
-    await this.verifyWithTenantSecret(integration, request.rawBody, header);
+    await this.verifyWithTenantSecret(tenantId, state, request.rawBody, header);
     const event = parseEvent(request.rawBody);
-    const { tenantId } = integration;
-    if (event.livemode !== integration.livemode) {
-      return this.ignore(tenantId, event, 'tenant', 'livemode_mismatch', request.invocation);
-    }
     // A tenant that is itself a platform may forward its connected accounts' events: not its data.
     if (event.account && event.account !== integration.stripeAccountId) {
-      return this.ignore(tenantId, event, 'tenant', 'foreign_account', request.invocation);
+      return this.answer(
+        tenantId,
+        'tenant',
+        await this.ignore(tenantId, event, 'tenant', 'foreign_account', request),
+      );
     }
-    // Only the platform's Connect endpoint speaks for the platform's own authorization.
-    if (event.type === 'account.application.deauthorized') {
-      return this.ignore(tenantId, event, 'tenant', 'deauthorization_on_tenant_endpoint', request.invocation);
-    }
-    return this.process(tenantId, event, 'tenant', request.invocation);
+    const receipt = await applyStripeEvent(this.deps, state, tenantId, event, 'tenant', request.invocation);
+    return this.answer(tenantId, 'tenant', receipt);
   }
 
   /** `POST /api/webhooks/stripe-connect`: the platform's endpoint, routed by `event.account`. */
@@ -113,142 +99,104 @@ export class StripeWebhookReceiver {
     if (!secret) throw new UnknownEndpointError('The Connect webhook endpoint is not configured');
     this.deps.verifier.verify(request.rawBody, header, secret);
     const event = parseEvent(request.rawBody);
-    if (!event.account) return this.ignore('platform', event, 'connect', 'no_account', request.invocation);
-    const integration = await this.deps.integrations.findByStripeAccount(event.account);
-    if (integration?.status !== 'connected') {
-      return this.ignore(`account:${event.account}`, event, 'connect', 'unknown_account', request.invocation);
-    }
-    const { tenantId } = integration;
-    if (event.livemode !== integration.livemode) {
-      return this.ignore(tenantId, event, 'connect', 'livemode_mismatch', request.invocation);
-    }
-    if (event.type === 'account.application.deauthorized') {
-      if (event.object.id !== this.deps.platformClientId) {
-        return this.ignore(tenantId, event, 'connect', 'other_application', request.invocation);
-      }
-      // Stripe retries for days: a deauthorization older than the current connection is history.
-      if (event.created * 1000 < Date.parse(integration.connectedAt)) {
-        return this.ignore(tenantId, event, 'connect', 'stale_deauthorization', request.invocation);
-      }
-    }
-    return this.process(tenantId, event, 'connect', request.invocation);
-  }
-
-  private async process(
-    tenantId: string,
-    event: StripeEventEnvelope,
-    endpoint: Endpoint,
-    invocation: InvocationClock | undefined,
-  ): Promise<WebhookReceipt> {
-    const apply = () => this.apply(tenantId, event, endpoint);
-    const result = await this.deps.ledger.once(tenantId, event.id, apply, invocation);
-    await this.recordActivity(tenantId, endpoint);
-    if (result.duplicate) return { outcome: 'duplicate', inProgress: result.inProgress };
-    const ignored = result.entry.outcome.startsWith('ignored:');
-    return ignored
-      ? { outcome: 'ignored', reason: result.entry.outcome.slice('ignored:'.length) }
-      : { outcome: 'processed' };
-  }
-
-  /** Runs inside the ledger's lease: a throw here releases it, so Stripe's retry runs again. */
-  private async apply(
-    tenantId: string,
-    event: StripeEventEnvelope,
-    endpoint: Endpoint,
-  ): Promise<LedgerEntry> {
-    const mapping = mapStripeEvent(event);
-    if (mapping.outcome === 'ignored') return this.entry(event, endpoint, `ignored:${mapping.reason}`);
-    const version = { created: event.created, rank: eventRank(event.type), eventId: event.id };
-    const stored = mapping.changes.filter((change): change is StoreChange => change.kind !== 'deauthorized');
-    if (stored.length > 0) {
-      await this.deps.journal.append(
-        tenantId,
-        { eventId: event.id, version, changes: stored },
-        this.deps.clock.now(),
+    if (!event.account)
+      return toWebhookReceipt(await this.ignore('platform', event, 'connect', 'no_account', request));
+    const found = await this.tenantOfAccount(event.account);
+    const integration = found?.state.integration;
+    if (!found || integration?.status !== 'connected' || integration.stripeAccountId !== event.account) {
+      const receipt = await this.ignore(
+        `account:${event.account}`,
+        event,
+        'connect',
+        'unknown_account',
+        request,
       );
+      return toWebhookReceipt(receipt);
     }
-    for (const change of mapping.changes) {
-      if (change.kind === 'deauthorized') {
-        await this.deauthorized(tenantId);
-      } else {
-        await this.deps.records.apply(tenantId, change, version);
-      }
-    }
-    return this.entry(event, endpoint, 'processed');
+    const receipt = await applyStripeEvent(
+      this.deps,
+      found.state,
+      found.tenantId,
+      event,
+      'connect',
+      request.invocation,
+    );
+    return this.answer(found.tenantId, 'connect', receipt);
   }
 
-  /** The tenant revoked access from Stripe's side: same cleanup as a disconnect, minus the call. */
-  private async deauthorized(tenantId: string): Promise<void> {
-    try {
-      await disconnectStripe(this.deps, tenantId, { revokeAtStripe: false });
-    } catch (error) {
-      if (!(error instanceof NotConnectedError)) throw error;
-    }
-    this.secrets.delete(tenantId);
-    // This container stops routing the tenant's own endpoint at once (others within 30 s).
-    this.bySlug.deleteWhere((integration) => integration.tenantId === tenantId);
-  }
-
-  private async ignore(
+  private ignore(
     scope: string,
     event: StripeEventEnvelope,
     endpoint: Endpoint,
     reason: string,
-    invocation: InvocationClock | undefined,
+    request: WebhookRequest,
+  ): Promise<IntakeReceipt> {
+    return recordIgnored(this.deps, scope, event, endpoint, reason, request.invocation);
+  }
+
+  private async answer(
+    tenantId: string,
+    endpoint: Endpoint,
+    receipt: IntakeReceipt,
   ): Promise<WebhookReceipt> {
-    this.deps.log.info('stripe_event_ignored', { eventId: event.id, type: event.type, endpoint, reason });
-    const result = await this.deps.ledger.once(
-      scope,
-      event.id,
-      async () => this.entry(event, endpoint, `ignored:${reason}`),
-      invocation,
-    );
-    return result.duplicate
-      ? { outcome: 'duplicate', inProgress: result.inProgress }
-      : { outcome: 'ignored', reason };
+    await this.recordActivity(tenantId, endpoint);
+    return toWebhookReceipt(receipt);
   }
 
-  private entry(event: StripeEventEnvelope, endpoint: Endpoint, outcome: string): LedgerEntry {
-    return {
-      eventId: event.id,
-      type: event.type,
-      created: new Date(event.created * 1000).toISOString(),
-      received: this.deps.clock.now().toISOString(),
-      endpoint,
-      outcome,
-    };
-  }
-
-  private async integrationBySlug(slug: string): Promise<StripeIntegration | undefined> {
-    const cached = this.bySlug.get(slug);
-    if (cached) return cached.value;
+  private async tenantOfSlug(slug: string): Promise<{ tenantId: string; state: TenantIntakeState }> {
+    const cached = this.tenantBySlug.get(slug)?.value;
+    if (cached) {
+      const state = await this.deps.tenantState.read(cached);
+      if (state.integration?.tenantSlug === slug) return { tenantId: cached, state };
+      this.tenantBySlug.delete(slug);
+    }
     const integration = await this.deps.integrations.findBySlug(slug);
-    if (integration) this.bySlug.set(slug, integration);
-    return integration;
+    if (!integration)
+      return { tenantId: '', state: { integration: undefined, backfillActive: false, data: undefined } };
+    this.tenantBySlug.set(slug, integration.tenantId);
+    return { tenantId: integration.tenantId, state: await this.deps.tenantState.read(integration.tenantId) };
+  }
+
+  private async tenantOfAccount(
+    stripeAccountId: string,
+  ): Promise<{ tenantId: string; state: TenantIntakeState } | undefined> {
+    const cached = this.tenantByAccount.get(stripeAccountId)?.value;
+    if (cached) {
+      const state = await this.deps.tenantState.read(cached);
+      if (state.integration?.stripeAccountId === stripeAccountId) return { tenantId: cached, state };
+      this.tenantByAccount.delete(stripeAccountId);
+    }
+    const tenantId = await this.deps.integrations.accountHolder(stripeAccountId);
+    if (!tenantId) return undefined;
+    const state = await this.deps.tenantState.read(tenantId);
+    if (state.integration?.stripeAccountId === stripeAccountId)
+      this.tenantByAccount.set(stripeAccountId, tenantId);
+    return { tenantId, state };
   }
 
   private async verifyWithTenantSecret(
-    integration: StripeIntegration,
+    tenantId: string,
+    state: TenantIntakeState,
     rawBody: Buffer,
     header: string,
   ): Promise<void> {
-    const { tenantId } = integration;
-    const cached = this.secrets.get(tenantId);
-    if (cached && cached.value.stripeAccountId === integration.stripeAccountId) {
-      try {
-        this.deps.verifier.verify(rawBody, header, cached.value.secret);
-        return;
-      } catch (error) {
-        // The tenant may have rotated its secret since: re-read it, but not on every bad request.
-        if (!(error instanceof InvalidSignatureError) || cached.ageMs < SECRET_REFRESH_AFTER_MS) throw error;
-      }
+    const integration = state.integration;
+    if (!integration) throw new UnknownEndpointError('No webhook endpoint at this address');
+    const current = integration.webhookSecretVersion ?? undefined;
+    const cached = this.secrets.get(tenantId)?.value;
+    if (cached && cached.stripeAccountId === integration.stripeAccountId && cached.version === current) {
+      this.deps.verifier.verify(rawBody, header, cached.secret);
+      return;
     }
     const stored = await this.deps.webhookSecrets.get(tenantId);
     // A secret saved for the tenant's previous account never verifies its current one's events.
     if (!stored || stored.stripeAccountId !== integration.stripeAccountId) {
+      this.secrets.delete(tenantId);
       throw new UnknownEndpointError('No webhook signing secret is configured for this endpoint');
     }
-    this.secrets.set(tenantId, stored);
+    // Another version than the row's is a save still under way: used, but not kept.
+    if (stored.version === current) this.secrets.set(tenantId, stored);
+    else this.secrets.delete(tenantId);
     this.deps.verifier.verify(rawBody, header, stored.secret);
   }
 
@@ -266,11 +214,10 @@ export class StripeWebhookReceiver {
   }
 }
 
-/** Within one second a creation comes first and a deletion last (see `RecordVersion.rank`). */
-function eventRank(type: string): 1 | 2 | 3 {
-  if (type.endsWith('.created')) return 1;
-  if (type.endsWith('.deleted') || type === 'invoice.voided') return 3;
-  return 2;
+function toWebhookReceipt(receipt: IntakeReceipt): WebhookReceipt {
+  return receipt.outcome === 'ignored'
+    ? { outcome: 'ignored', reason: receipt.reason }
+    : { outcome: receipt.outcome };
 }
 
 function requireSignatureHeader(header: string | undefined): string {

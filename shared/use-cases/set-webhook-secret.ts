@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseWebhookSecret } from '../domain/webhook-secret.ts';
 import { NotConnectedError } from '../errors/not-connected-error.ts';
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
@@ -26,10 +27,11 @@ export async function setWebhookSecret(
     throw new NotConnectedError('Connect Stripe before configuring the webhook signing secret');
   }
   const { stripeAccountId } = integration;
-  await deps.webhookSecrets.save(tenantId, { secret, stripeAccountId });
+  const version = randomBytes(9).toString('base64url');
+  await deps.webhookSecrets.save(tenantId, { secret, stripeAccountId, version });
   // A disconnect or a switch to another account may have run since the row was read: then the
   // secret just written must not stay (the account's own check on read keeps it from verifying).
-  if (!(await deps.integrations.setWebhookSecretConfigured(tenantId, stripeAccountId, true))) {
+  if (!(await deps.integrations.setWebhookSecretConfigured(tenantId, stripeAccountId, true, version))) {
     const current = await deps.integrations.getByTenant(tenantId);
     if (current?.stripeAccountId !== stripeAccountId || current.status !== 'connected') {
       await deps.webhookSecrets.delete(tenantId);

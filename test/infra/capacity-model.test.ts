@@ -9,23 +9,39 @@ import {
   coldStartSeconds,
   DEFAULT_BACKFILL_CONCURRENCY,
   DYNAMODB_TABLE_WRITE_UNITS_QUOTA,
+  ERASURE_ITEMS_PER_SECOND,
+  ERASURE_WORKER_CONCURRENCY,
+  ERASURE_WRITE_UNITS_PER_WORKER,
+  erasureSecondsPerTenant,
+  erasuresPerDay,
   FUNCTION_MEMORY_MB,
   MAX_BACKFILL_CONCURRENCY,
   MEASURED,
   NOT_FOUND_CAPACITY,
   ONBOARDING_TARGET,
+  RECONCILE_TARGET,
+  RECONCILE_WORKER_CONCURRENCY,
   RESERVABLE_CONCURRENCY,
   REVOCATION_WORKER_CONCURRENCY,
   ROUTE_CAPACITY,
+  reconcileTickSeconds,
   requestWallMs,
   routeCapacity,
   routeCapacityPerSecond,
   routeReservedConcurrency,
   SQS_EVENT_SOURCE_MIN_CONCURRENCY,
+  SWEEP_ASSUMED,
+  SWEEPS_PER_SECOND,
+  sweepWallMs,
+  tenantsSweptPerSpread,
   vcpuShare,
   WEBHOOK_TARGET_EVENTS_PER_SECOND,
   wallMs,
 } from '#infra/capacity-model.ts';
+import { ERASURE_WORKER_TIMEOUT, RECONCILE_WORKER_TIMEOUT } from '#infra/compass-stripe-connect-stack.ts';
+import { RECONCILE_INTERVAL } from '#infra/reconcile-schedule.ts';
+import { DEFAULT_ERASER_PACING } from '#shared/adapters/dynamodb/tenant-data-eraser-dynamodb.ts';
+import { SWEEP_SPREAD_SECONDS } from '#shared/use-cases/reconcile/schedule-sweeps.ts';
 
 /** infra/capacity-model.ts: the numbers the stack is sized by, and the constraints they meet. */
 
@@ -131,15 +147,73 @@ describe('queue workers', () => {
   });
 });
 
+describe('the catch-up sweep', () => {
+  it('sweeps 10,000 tenants every 15 minutes, spread over the first 10 as the tick spreads them', () => {
+    expect(RECONCILE_TARGET).toEqual({ tenants: 10_000, intervalSeconds: 900, spreadSeconds: 600 });
+    expect(RECONCILE_TARGET.spreadSeconds).toBe(SWEEP_SPREAD_SECONDS);
+    expect(RECONCILE_INTERVAL.toSeconds()).toBe(RECONCILE_TARGET.intervalSeconds);
+    expect(SWEEPS_PER_SECOND).toBeCloseTo(16.67, 2);
+  });
+
+  it('takes about 1.3 s per sweep at 512 MB, mostly waiting: more memory would barely help', () => {
+    // One page (500 ms) and 2 + 20 × 4 DynamoDB requests (410 ms) waiting; 100 ms of CPU.
+    expect(SWEEP_ASSUMED.eventsPerSweep * MEASURED.webhookCpuMsPerEvent).toBe(100);
+    expect(sweepWallMs()).toBeCloseTo(1255.5, 1);
+    expect(FUNCTION_MEMORY_MB.reconcile).toBe(512);
+    // Twice the memory saves 14 % of the time, for twice the price per second.
+    expect(sweepWallMs(1024) / sweepWallMs()).toBeGreaterThan(0.85);
+  });
+
+  it("reserves the fewest workers that sweep each tick's tenants within its spread, twice over", () => {
+    expect(RECONCILE_WORKER_CONCURRENCY).toBe(42);
+    const needed = RECONCILE_TARGET.tenants * ASSUMED.headroom;
+    expect(tenantsSweptPerSpread(RECONCILE_WORKER_CONCURRENCY)).toBeGreaterThanOrEqual(needed);
+    expect(tenantsSweptPerSpread(RECONCILE_WORKER_CONCURRENCY - 1)).toBeLessThan(needed);
+    expect(RECONCILE_WORKER_CONCURRENCY).toBeGreaterThanOrEqual(SQS_EVENT_SOURCE_MIN_CONCURRENCY);
+  });
+
+  it("queues a tick's sweeps in a small share of the worker's timeout, and each sweep fits it many times", () => {
+    expect(reconcileTickSeconds()).toBeCloseTo(20.5, 1);
+    expect(reconcileTickSeconds()).toBeLessThan(RECONCILE_WORKER_TIMEOUT.toSeconds() / 10);
+    // Ten times the target still fits one invocation (the tick also hands over when it must).
+    expect(reconcileTickSeconds(100_000)).toBeLessThan(RECONCILE_WORKER_TIMEOUT.toSeconds());
+    expect(sweepWallMs() / 1000).toBeLessThan(RECONCILE_WORKER_TIMEOUT.toSeconds() / 100);
+  });
+});
+
+describe('erasure', () => {
+  it("paces each worker as the eraser does: 500 deletes a second, a large tenant's 100,000 items in 200 s", () => {
+    expect(ERASURE_ITEMS_PER_SECOND).toBe(DEFAULT_ERASER_PACING.itemsPerSecond);
+    expect(erasureSecondsPerTenant()).toBe(200);
+    // One step hands over before the timeout; a large tenant takes one step.
+    expect(erasureSecondsPerTenant()).toBeLessThan(ERASURE_WORKER_TIMEOUT.toSeconds());
+  });
+
+  it('runs two at a time, the SQS minimum: hundreds of large tenants a day, at 5 % of the write quota', () => {
+    expect(ERASURE_WORKER_CONCURRENCY).toBe(SQS_EVENT_SOURCE_MIN_CONCURRENCY);
+    expect(erasuresPerDay()).toBe(864);
+    expect(ERASURE_WORKER_CONCURRENCY * ERASURE_WRITE_UNITS_PER_WORKER).toBe(2000);
+    expect(ERASURE_WORKER_CONCURRENCY * ERASURE_WRITE_UNITS_PER_WORKER).toBeLessThanOrEqual(
+      0.05 * DYNAMODB_TABLE_WRITE_UNITS_QUOTA,
+    );
+    expect(FUNCTION_MEMORY_MB.erasure).toBe(512);
+  });
+});
+
 describe('the account', () => {
   it('reserves in all, with the backfill at its maximum, less than the 900 a default account allows', () => {
     const http = [...Object.values(ROUTE_CAPACITY), NOT_FOUND_CAPACITY].reduce(
       (sum, capacity) => sum + routeReservedConcurrency(capacity),
       0,
     );
-    const total = http + REVOCATION_WORKER_CONCURRENCY + MAX_BACKFILL_CONCURRENCY;
+    const total =
+      http +
+      REVOCATION_WORKER_CONCURRENCY +
+      MAX_BACKFILL_CONCURRENCY +
+      RECONCILE_WORKER_CONCURRENCY +
+      ERASURE_WORKER_CONCURRENCY;
     expect(RESERVABLE_CONCURRENCY).toBe(900);
     expect(total).toBeLessThanOrEqual(RESERVABLE_CONCURRENCY);
-    expect(total).toBe(207);
+    expect(total).toBe(251);
   });
 });

@@ -4,20 +4,29 @@ import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfillWorker, httpRoutes, notFoundRoute, revocationWorker } from '#functions/routes.ts';
+import {
+  backfillWorker,
+  erasureWorker,
+  httpRoutes,
+  notFoundRoute,
+  reconcileWorker,
+  revocationWorker,
+} from '#functions/routes.ts';
 import { createApp } from '#infra/app.ts';
 import type { CompassStripeConnectStack } from '#infra/compass-stripe-connect-stack.ts';
-import { EVENT_SOURCE_ACTIONS } from '#infra/function-permissions.ts';
+import { EVENT_SOURCE_ACTIONS, QUEUE_URL_VARIABLES } from '#infra/function-permissions.ts';
 import { flatten } from '#infra/nag-findings.ts';
-import { evaluate } from '#test/support/iam/policy-evaluator.ts';
-import { boundRoles, synthesizeRolePolicies } from '#test/support/iam/template-roles.ts';
+import { tableArn as iamTableArn, queueArn } from '#test/support/iam/aws-requests.ts';
+import { evaluate, type PolicyStatement } from '#test/support/iam/policy-evaluator.ts';
+import { boundRoles, STABLE_NAMES, synthesizeRolePolicies } from '#test/support/iam/template-roles.ts';
 
 /**
  * The roles as the template writes them. What each grant is *for* is proved by the IAM-enforced
  * integration tests and `npm run test:iam-mutations`; these assertions pin the shape AWS sees.
  */
 
-const allFunctions = [...httpRoutes, notFoundRoute, revocationWorker, backfillWorker].map((f) => f.name);
+const workers = [revocationWorker, backfillWorker, reconcileWorker, erasureWorker];
+const allFunctions = [...httpRoutes, notFoundRoute, ...workers].map((f) => f.name);
 
 interface Statement {
   readonly Sid?: string;
@@ -41,6 +50,22 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+/** The roles as IAM evaluates them, bound to the stable names of the table and queues. */
+let roles: Map<string, PolicyStatement[]> | undefined;
+function evaluatedRoles() {
+  roles ??= boundRoles(synthesizeRolePolicies());
+  return roles;
+}
+
+/** The functions whose role allows `action` on `resource` with these partition keys. */
+function allowedTo(action: string, resource: string, leadingKeys?: string[]): string[] {
+  const context = leadingKeys ? { 'dynamodb:LeadingKeys': leadingKeys } : {};
+  return [...evaluatedRoles()]
+    .filter(([, statements]) => evaluate(statements, { action, resource, context }) === 'allowed')
+    .map(([name]) => name)
+    .sort();
+}
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
@@ -106,16 +131,18 @@ describe('roles', () => {
     },
   );
 
-  it('lets only the two workers read their own queue, with exactly what the SQS event source needs', () => {
+  it('lets only each worker read its own queue, with exactly what the SQS event source needs', () => {
     const consumers = (queue: string) =>
       allFunctions.filter((name) =>
         statementsOf(name).some(
           (s) => s.actions.includes('sqs:ReceiveMessage') && s.resources.includes(`<${queue}.Arn>`),
         ),
       );
-    expect(consumers(logicalId(stack.queues.revocation.queue))).toEqual([revocationWorker.name]);
-    expect(consumers(logicalId(stack.queues.backfill.queue))).toEqual([backfillWorker.name]);
-    for (const name of [revocationWorker.name, backfillWorker.name]) {
+    for (const worker of workers) {
+      expect(consumers(logicalId(stack.queues[worker.consumes].queue))).toEqual([worker.name]);
+      expect(consumers(logicalId(stack.queues[worker.consumes].deadLetterQueue))).toEqual([]);
+    }
+    for (const name of workers.map((w) => w.name)) {
       const source = statementsOf(name).filter((s) => s.Sid === 'LambdaSqsEventSource');
       expect(source.flatMap((s) => s.actions).sort()).toEqual([...EVENT_SOURCE_ACTIONS].sort());
     }
@@ -125,13 +152,46 @@ describe('roles', () => {
 describe('table', () => {
   const tableArn = () => `<${logicalId(stack.storage.table)}.Arn>`;
 
-  it('no function may Scan, and only the backfill worker may BatchWriteItem or BatchGetItem', () => {
+  it('no function may Scan; only the backfill worker may BatchGetItem, and it and the erasure worker BatchWriteItem', () => {
     for (const name of allFunctions) {
       expect(grants(name, 'dynamodb:Scan'), name).toEqual([]);
-      const batch = [...grants(name, 'dynamodb:BatchWriteItem'), ...grants(name, 'dynamodb:BatchGetItem')];
-      expect(batch.length > 0, name).toBe(name === backfillWorker.name);
+      expect(grants(name, 'dynamodb:BatchGetItem').length > 0, name).toBe(name === backfillWorker.name);
+      expect(grants(name, 'dynamodb:BatchWriteItem').length > 0, name).toBe(
+        name === backfillWorker.name || name === erasureWorker.name,
+      );
     }
   });
+
+  it("lets the erasure worker delete only a tenant's records, journal and ledger, never its rows or claims", () => {
+    const table = iamTableArn(STABLE_NAMES.table);
+    const eraser = erasureWorker.name;
+    for (const pk of ['REC#tenant_a#customers', 'JOURNAL#tenant_a', 'LEDGER#tenant_a']) {
+      expect(allowedTo('dynamodb:BatchWriteItem', table, [pk]), pk).toContain(eraser);
+      expect(allowedTo('dynamodb:Query', table, [pk]), pk).toContain(eraser);
+    }
+    for (const pk of ['TENANT#tenant_a', 'STRIPE_ACCOUNT#acct_1', 'OAUTH_STATE#s']) {
+      expect(allowedTo('dynamodb:BatchWriteItem', table, [pk]), pk).not.toContain(eraser);
+      expect(allowedTo('dynamodb:DeleteItem', table, [pk]), pk).not.toContain(eraser);
+    }
+    // One batch mixing a record and a tenant row is refused whole (ForAllValues).
+    expect(allowedTo('dynamodb:BatchWriteItem', table, ['REC#tenant_a#orders', 'TENANT#tenant_a'])).toEqual(
+      [],
+    );
+  }, 60_000);
+
+  it("reads a tenant's state with one Query of its partition: the webhook functions and the sweep, nothing else", () => {
+    const table = iamTableArn(STABLE_NAMES.table);
+    expect(allowedTo('dynamodb:Query', table, ['TENANT#tenant_a'])).toEqual(
+      ['ReconcileWorker', 'WebhookConnect', 'WebhookTenant'].sort(),
+    );
+    // The other partitions a function queries on the table itself (not gsi1).
+    expect(allowedTo('dynamodb:Query', table, ['REC#tenant_a#orders'])).toEqual([
+      'BackfillWorker',
+      'ErasureWorker',
+    ]);
+    expect(allowedTo('dynamodb:Query', table, ['LEDGER#tenant_a'])).toEqual(['ErasureWorker']);
+    expect(allowedTo('dynamodb:Query', table, ['STRIPE_ACCOUNT#acct_1'])).toEqual([]);
+  }, 60_000);
 
   it('limits every item action on the table to the partition key prefixes the function names', () => {
     for (const name of allFunctions) {
@@ -160,10 +220,12 @@ describe('table', () => {
       statementsOf(name)
         .filter((s) => s.actions.some((a) => /^dynamodb:(Put|Update|Delete)Item$/.test(a)))
         .flatMap((s) => asArray(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []));
+    // A deauthorization on either endpoint deletes the tenant's row and frees its claim.
     expect([...new Set(writes('WebhookTenant'))].sort()).toEqual([
       'JOURNAL#*',
       'LEDGER#*',
       'REC#*',
+      'STRIPE_ACCOUNT#*',
       'TENANT#*',
     ]);
     expect([...new Set(writes('WebhookConnect'))].sort()).toEqual([
@@ -184,7 +246,7 @@ describe('secrets', () => {
     );
 
   it('no function can read an OAuth token, and only the tenant webhook function a signing secret (evaluated as IAM would)', () => {
-    const roles = boundRoles(synthesizeRolePolicies());
+    const roles = evaluatedRoles();
     const arn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
     const canRead = (name: string) =>
       [...roles]
@@ -224,8 +286,19 @@ describe('secrets', () => {
       'BackfillWorker',
       'ConnectCallback',
       'Disconnect',
+      'ReconcileWorker',
       'RevocationWorker',
     ]);
+  });
+
+  it('gives the sweep no tenant secret and no deletion of a row, claim or secret (it never disconnects)', () => {
+    const statements = statementsOf(reconcileWorker.name);
+    const secretActions = statements.flatMap((s) => s.actions.filter((a) => a.startsWith('secretsmanager:')));
+    expect(secretActions).toEqual(['secretsmanager:GetSecretValue']);
+    const deletes = statements
+      .filter((s) => s.actions.includes('dynamodb:DeleteItem'))
+      .flatMap((s) => asArray(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []));
+    expect(deletes).toEqual(['LEDGER#*']);
   });
 
   it('grants no secretsmanager, sqs or dynamodb action on "*" or with a wildcard action', () => {
@@ -235,6 +308,35 @@ describe('secrets', () => {
         for (const action of statement.actions) expect(action).not.toMatch(/\*/);
         for (const resource of statement.resources) expect(resource).not.toBe('*');
       }
+    }
+  });
+});
+
+describe('queues', () => {
+  const senders = (queue: 'revocation' | 'backfill' | 'erasure' | 'reconcile') =>
+    allowedTo('sqs:SendMessage', queueArn(STABLE_NAMES[`${queue}Queue`]));
+
+  it('lets exactly the functions that queue an erasure send to the erasure queue: never a webhook', () => {
+    expect(senders('erasure')).toEqual(['ConnectCallback', 'Disconnect', 'ErasureWorker', 'ReconcileWorker']);
+  }, 60_000);
+
+  it('lets only the sweep itself send to the reconcile queue (the schedule sends through the queue policy)', () => {
+    expect(senders('reconcile')).toEqual(['ReconcileWorker']);
+  }, 60_000);
+
+  it('lets the erasure worker queue the backfill that waited for it', () => {
+    expect(senders('backfill')).toEqual([
+      'BackfillRequest',
+      'BackfillWorker',
+      'ConnectCallback',
+      'ErasureWorker',
+    ]);
+  }, 60_000);
+
+  it('has a queue and a URL setting for every queue name a function may send to', () => {
+    for (const name of Object.keys(QUEUE_URL_VARIABLES) as (keyof typeof QUEUE_URL_VARIABLES)[]) {
+      expect(stack.queues[name].queue, name).toBeDefined();
+      expect(QUEUE_URL_VARIABLES[name]).toBe(`${name.toUpperCase()}_QUEUE_URL`);
     }
   });
 });

@@ -6,14 +6,23 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfillWorker, httpRoutes, notFoundRoute, revocationWorker } from '#functions/routes.ts';
-import { BACKFILL_QUEUE_AGE_ALARM } from '#infra/alarms.ts';
+import {
+  backfillWorker,
+  erasureWorker,
+  httpRoutes,
+  notFoundRoute,
+  reconcileWorker,
+  revocationWorker,
+} from '#functions/routes.ts';
+import { BACKFILL_QUEUE_AGE_ALARM, NO_SWEEP_ALARM_PERIOD, RECONCILE_QUEUE_AGE_ALARM } from '#infra/alarms.ts';
 import { createApp } from '#infra/app.ts';
 import {
   DEFAULT_BACKFILL_CONCURRENCY,
+  ERASURE_WORKER_CONCURRENCY,
   FUNCTION_MEMORY_MB,
   MAX_BACKFILL_CONCURRENCY,
   NOT_FOUND_CAPACITY,
+  RECONCILE_WORKER_CONCURRENCY,
   RESERVABLE_CONCURRENCY,
   REVOCATION_WORKER_CONCURRENCY,
   routeCapacity,
@@ -22,7 +31,9 @@ import {
 import type { CompassStripeConnectStack } from '#infra/compass-stripe-connect-stack.ts';
 import { tableSchema } from '#infra/storage.ts';
 import { tableKeySchema } from '#shared/adapters/dynamodb/table-definition.ts';
+import { parseReconcileJob } from '#shared/domain/maintenance-jobs.ts';
 import { STALE_QUEUED_MS } from '#shared/use-cases/backfill/request-backfill.ts';
+import { SWEEP_SPREAD_SECONDS } from '#shared/use-cases/reconcile/schedule-sweeps.ts';
 
 /**
  * The synthesized stack, checked against functions/routes.ts (the single source of the routes
@@ -35,7 +46,25 @@ const allFunctions: readonly { readonly name: string }[] = [
   notFoundRoute,
   revocationWorker,
   backfillWorker,
+  reconcileWorker,
+  erasureWorker,
 ];
+
+/** Every queue worker: its queue in stack.queues, its timeout (s), its batch size and concurrency. */
+const WORKERS = [
+  { queue: 'revocation', name: revocationWorker.name, timeout: 60, batchSize: 5, maxReceives: 3 },
+  { queue: 'backfill', name: backfillWorker.name, timeout: 900, batchSize: 1, maxReceives: 5 },
+  { queue: 'reconcile', name: reconcileWorker.name, timeout: 300, batchSize: 1, maxReceives: 5 },
+  { queue: 'erasure', name: erasureWorker.name, timeout: 300, batchSize: 1, maxReceives: 5 },
+] as const;
+
+/** The reserved concurrency the capacity model gives a worker (the backfill's is a parameter). */
+const WORKER_CONCURRENCY: Readonly<Record<string, number | { Ref: string }>> = {
+  [revocationWorker.name]: REVOCATION_WORKER_CONCURRENCY,
+  [backfillWorker.name]: { Ref: 'BackfillConcurrency' },
+  [reconcileWorker.name]: RECONCILE_WORKER_CONCURRENCY,
+  [erasureWorker.name]: ERASURE_WORKER_CONCURRENCY,
+};
 
 const CONFIG_ENV = [
   'STRIPE_CONNECT_CLIENT_ID',
@@ -271,23 +300,23 @@ describe('table', () => {
 describe('queues', () => {
   const queueId = (queue: unknown) => logicalId((queue as Queue).node.defaultChild);
 
-  it.each([
-    ['revocation', 3],
-    ['backfill', 5],
-  ] as const)('the %s queue sends a message to its DLQ after %i receives', (name, maxReceiveCount) => {
-    const { queue, deadLetterQueue } = stack.queues[name];
-    const queues = template.findResources('AWS::SQS::Queue');
-    expect(queues[queueId(queue)]?.Properties.RedrivePolicy).toEqual({
-      deadLetterTargetArn: { 'Fn::GetAtt': [queueId(deadLetterQueue), 'Arn'] },
-      maxReceiveCount,
-    });
-    expect(queues[queueId(queue)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-    expect(queues[queueId(deadLetterQueue)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-  });
+  it.each(WORKERS.map((w) => [w.queue, w.maxReceives] as const))(
+    'the %s queue sends a message to its DLQ after %i receives',
+    (name, maxReceiveCount) => {
+      const { queue, deadLetterQueue } = stack.queues[name];
+      const queues = template.findResources('AWS::SQS::Queue');
+      expect(queues[queueId(queue)]?.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [queueId(deadLetterQueue), 'Arn'] },
+        maxReceiveCount,
+      });
+      expect(queues[queueId(queue)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      expect(queues[queueId(deadLetterQueue)]?.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    },
+  );
 
   it('encrypts every queue and refuses plain-HTTP access to it', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(4);
+    expect(Object.keys(queues)).toHaveLength(2 * WORKERS.length);
     const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
     for (const [id, queue] of Object.entries(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
@@ -303,16 +332,16 @@ describe('queues', () => {
     }
   });
 
-  it.each([
-    ['revocation', revocationWorker.name, 60],
-    ['backfill', backfillWorker.name, 900],
-  ] as const)('hides a %s message for six times its worker timeout', (name, worker, timeout) => {
-    const queues = template.findResources('AWS::SQS::Queue');
-    const functions = template.findResources('AWS::Lambda::Function');
-    const workerTimeout = functions[functionLogicalId(worker)]?.Properties.Timeout;
-    expect(workerTimeout).toBe(timeout);
-    expect(queues[queueId(stack.queues[name].queue)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
-  });
+  it.each(WORKERS.map((w) => [w.queue, w.name, w.timeout] as const))(
+    'hides a %s message for six times its worker timeout',
+    (name, worker, timeout) => {
+      const queues = template.findResources('AWS::SQS::Queue');
+      const functions = template.findResources('AWS::Lambda::Function');
+      const workerTimeout = functions[functionLogicalId(worker)]?.Properties.Timeout;
+      expect(workerTimeout).toBe(timeout);
+      expect(queues[queueId(stack.queues[name].queue)]?.Properties.VisibilityTimeout).toBe(6 * timeout);
+    },
+  );
 
   it('lets a crashed backfill slice come back only after its lease and the stale-run hour', () => {
     const queues = template.findResources('AWS::SQS::Queue');
@@ -323,26 +352,22 @@ describe('queues', () => {
     expect(visibilityMs).toBeGreaterThan(STALE_QUEUED_MS);
   });
 
-  it.each([
-    ['revocation', revocationWorker.name],
-    ['backfill', backfillWorker.name],
-  ] as const)('never lets the %s event source ask for more than the worker has reserved', (name, worker) => {
-    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find(
-      (m) => m.Properties.FunctionName.Ref === functionLogicalId(worker),
-    );
-    const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(worker)];
-    expect(mapping?.Properties.EventSourceArn).toEqual({
-      'Fn::GetAtt': [queueId(stack.queues[name].queue), 'Arn'],
-    });
-    expect(mapping?.Properties.ScalingConfig.MaximumConcurrency).toEqual(
-      fn?.Properties.ReservedConcurrentExecutions,
-    );
-    if (name === 'backfill') {
-      expect(fn?.Properties.ReservedConcurrentExecutions).toEqual({ Ref: 'BackfillConcurrency' });
-    } else {
-      expect(fn?.Properties.ReservedConcurrentExecutions).toBe(REVOCATION_WORKER_CONCURRENCY);
-    }
-  });
+  it.each(WORKERS.map((w) => [w.queue, w.name] as const))(
+    'never lets the %s event source ask for more than the worker has reserved',
+    (name, worker) => {
+      const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find(
+        (m) => m.Properties.FunctionName.Ref === functionLogicalId(worker),
+      );
+      const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(worker)];
+      expect(mapping?.Properties.EventSourceArn).toEqual({
+        'Fn::GetAtt': [queueId(stack.queues[name].queue), 'Arn'],
+      });
+      expect(mapping?.Properties.ScalingConfig.MaximumConcurrency).toEqual(
+        fn?.Properties.ReservedConcurrentExecutions,
+      );
+      expect(fn?.Properties.ReservedConcurrentExecutions).toEqual(WORKER_CONCURRENCY[worker]);
+    },
+  );
 
   it('feeds the backfill queue to its worker one message at a time, with a 15-minute timeout', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -357,14 +382,81 @@ describe('queues', () => {
     });
   });
 
-  it('feeds the revocation queue to the worker in batches of 5, reporting item failures', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: functionLogicalId(revocationWorker.name) },
-      EventSourceArn: { 'Fn::GetAtt': [queueId(stack.queues.revocation.queue), 'Arn'] },
-      BatchSize: 5,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
+  it.each(WORKERS.map((w) => [w.queue, w.batchSize, w.name] as const))(
+    'feeds the %s queue to its worker in batches of %i, reporting item failures, and to no other',
+    (name, batchSize, worker) => {
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', WORKERS.length);
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+        (m) => m.Properties.EventSourceArn['Fn::GetAtt'][0] === queueId(stack.queues[name].queue),
+      );
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]?.Properties).toMatchObject({
+        FunctionName: { Ref: functionLogicalId(worker) },
+        BatchSize: batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    },
+  );
+
+  it('gives no dead-letter queue a consumer: what lands there waits for a person', () => {
+    const sources = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (m) => m.Properties.EventSourceArn['Fn::GetAtt'][0],
+    );
+    for (const { queue } of WORKERS) {
+      expect(sources, queue).not.toContain(queueId(stack.queues[queue].deadLetterQueue));
+    }
+  });
+});
+
+describe('catch-up schedule', () => {
+  const rule = () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    return rules[0] as { Properties: Record<string, unknown> & { Targets: Record<string, unknown>[] } };
+  };
+  const reconcileQueueId = () => logicalId(stack.queues.reconcile.queue.node.defaultChild);
+  const ruleId = () => logicalId(stack.reconcileSchedule.rule.node.defaultChild);
+
+  it('ticks every 15 minutes, enabled', () => {
+    expect(rule().Properties).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED' });
+    // The tick's spread of the sweeps ends before the next tick.
+    expect(SWEEP_SPREAD_SECONDS).toBeLessThan(15 * 60);
+  });
+
+  it('sends {"kind":"all"} to the reconcile queue, which the worker reads as a tick', () => {
+    const targets = rule().Properties.Targets;
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.Arn).toEqual({ 'Fn::GetAtt': [reconcileQueueId(), 'Arn'] });
+    const input = JSON.parse(String(targets[0]?.Input));
+    expect(input).toEqual({ kind: 'all' });
+    expect(parseReconcileJob(JSON.stringify(input))).toEqual({ kind: 'all' });
+    // Retried within the interval only: the next tick replaces an older one.
+    expect(targets[0]?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 10 });
+  });
+
+  it("lets EventBridge send to the reconcile queue for this rule only, over TLS, without a KMS key it can't use", () => {
+    const queue = template.findResources('AWS::SQS::Queue')[reconcileQueueId()];
+    // SQS-owned keys: no key policy to grant EventBridge (the AWS managed aws/sqs key would refuse it).
+    expect(queue?.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue?.Properties.KmsMasterKeyId).toBeUndefined();
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Record<string, unknown>[]).map((statement) => ({
+        queues: (policy.Properties.Queues as { Ref: string }[]).map((q) => q.Ref),
+        statement,
+      })),
+    );
+    const allows = statements.filter(({ statement }) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]?.queues).toEqual([reconcileQueueId()]);
+    expect(allows[0]?.statement).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: expect.arrayContaining(['sqs:SendMessage']),
+      Resource: { 'Fn::GetAtt': [reconcileQueueId(), 'Arn'] },
+      Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId(), 'Arn'] } } },
     });
+    for (const action of (allows[0]?.statement.Action as string[]) ?? []) {
+      expect(action).toMatch(/^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/);
+    }
   });
 });
 
@@ -398,7 +490,7 @@ describe('alarms', () => {
 
   it('sends every alarm, and its return to OK, to the alarm topic', () => {
     const all = Object.entries(alarms());
-    expect(all.length).toBeGreaterThanOrEqual(11);
+    expect(all.length).toBeGreaterThanOrEqual(17);
     for (const [id, alarm] of all) {
       expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: topicId() }]);
       expect(alarm.Properties.OKActions, id).toEqual([{ Ref: topicId() }]);
@@ -422,7 +514,7 @@ describe('alarms', () => {
     template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId() } });
   });
 
-  it.each(['revocation', 'backfill'] as const)('alarms as soon as one message is in the %s DLQ', (name) => {
+  it.each(WORKERS.map((w) => w.queue))('alarms as soon as one message is in the %s DLQ', (name) => {
     const dlq = logicalId(stack.queues[name].deadLetterQueue.node.defaultChild);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
@@ -433,7 +525,7 @@ describe('alarms', () => {
     });
   });
 
-  it.each([revocationWorker.name, backfillWorker.name, 'WebhookTenant', 'WebhookConnect'])(
+  it.each([...WORKERS.map((w) => w.name), 'WebhookTenant', 'WebhookConnect'])(
     "alarms on %s's errors",
     (name) => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -502,6 +594,36 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms when the oldest sweep has waited a whole 15-minute round', () => {
+    const queue = logicalId(stack.queues.reconcile.queue.node.defaultChild);
+    expect(RECONCILE_QUEUE_AGE_ALARM.toMinutes()).toBe(15);
+    // A sweep is delayed at most to the spread's last whole minute: the alarm is well past it.
+    expect(RECONCILE_QUEUE_AGE_ALARM.toSeconds()).toBeGreaterThan(SWEEP_SPREAD_SECONDS);
+    expect(alarmNamed('ReconcileQueueBacklog').Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 15 * 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('alarms when no sweep ran for two rounds, no data counting as none', () => {
+    expect(NO_SWEEP_ALARM_PERIOD.toMinutes()).toBe(30);
+    expect(alarmNamed('NoSweepRan').Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(reconcileWorker.name) } }],
+      Statistic: 'Sum',
+      Period: 30 * 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
   it('alarms on Lambda throttles of every function, ten functions at most per alarm', () => {
     const throttleAlarms = Object.entries(alarms()).filter(
       ([id]) => /Throttled\d*[A-F0-9]{8}$/.test(id) && !id.includes('Table'),
@@ -520,7 +642,7 @@ describe('alarms', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route, plus NotFound and the two workers, and no others', () => {
+  it('has one function per route, plus NotFound and the four workers, and no others', () => {
     template.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
     for (const fn of allFunctions) expect(stack.functions.has(fn.name), fn.name).toBe(true);
   });
@@ -535,14 +657,16 @@ describe('functions', () => {
   });
 
   /** The memory the capacity model gives each function's kind. */
+  const WORKER_MEMORY: Readonly<Record<string, number>> = {
+    [notFoundRoute.name]: FUNCTION_MEMORY_MB['not-found'],
+    [revocationWorker.name]: FUNCTION_MEMORY_MB.revocation,
+    [backfillWorker.name]: FUNCTION_MEMORY_MB.backfill,
+    [reconcileWorker.name]: FUNCTION_MEMORY_MB.reconcile,
+    [erasureWorker.name]: FUNCTION_MEMORY_MB.erasure,
+  };
   const memoryOf = (name: string): number =>
-    name === notFoundRoute.name
-      ? FUNCTION_MEMORY_MB['not-found']
-      : name === revocationWorker.name
-        ? FUNCTION_MEMORY_MB.revocation
-        : name === backfillWorker.name
-          ? FUNCTION_MEMORY_MB.backfill
-          : FUNCTION_MEMORY_MB[routeCapacity(name).kind];
+    WORKER_MEMORY[name] ?? FUNCTION_MEMORY_MB[routeCapacity(name).kind];
+  const timeoutOf = (name: string): number => WORKERS.find((w) => w.name === name)?.timeout ?? 10;
 
   it.each(allFunctions.map((fn) => [fn.name, memoryOf(fn.name)] as const))(
     '%s: %i MB, X-Ray, its own log group kept 30 days and encrypted with the log key',
@@ -551,7 +675,7 @@ describe('functions', () => {
       const fn = functions[functionLogicalId(name)];
       expect(fn?.Properties).toMatchObject({
         MemorySize: memory,
-        Timeout: name === revocationWorker.name ? 60 : name === backfillWorker.name ? 900 : 10,
+        Timeout: timeoutOf(name),
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
       });
@@ -569,18 +693,20 @@ describe('functions', () => {
     for (const name of [notFoundRoute.name, revocationWorker.name]) expect(memoryOf(name), name).toBe(256);
   });
 
+  it('gives the sweep and the erasure 512 MB (they wait on Stripe and DynamoDB), and 5 minutes each', () => {
+    for (const name of [reconcileWorker.name, erasureWorker.name]) {
+      expect(memoryOf(name), name).toBe(512);
+      expect(timeoutOf(name), name).toBe(300);
+    }
+  });
+
   it.each(allFunctions.map((fn) => [fn.name]))(
     '%s: reserves the concurrency the capacity model gives it',
     (name) => {
       const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(name)];
       const expected =
-        name === backfillWorker.name
-          ? { Ref: 'BackfillConcurrency' }
-          : name === revocationWorker.name
-            ? REVOCATION_WORKER_CONCURRENCY
-            : routeReservedConcurrency(
-                name === notFoundRoute.name ? NOT_FOUND_CAPACITY : routeCapacity(name),
-              );
+        WORKER_CONCURRENCY[name] ??
+        routeReservedConcurrency(name === notFoundRoute.name ? NOT_FOUND_CAPACITY : routeCapacity(name));
       expect(fn?.Properties.ReservedConcurrentExecutions).toEqual(expected);
     },
   );
@@ -655,6 +781,32 @@ describe('functions', () => {
     expect(environmentOf('ConnectCallback').STRIPE_SECRET_KEY_SECRET_ID).toEqual({
       Ref: 'StripeSecretKeySecretName',
     });
+  });
+
+  it('tells each function where the queues it sends to are, and only those', () => {
+    const urls = {
+      REVOCATION_QUEUE_URL: 'revocation',
+      BACKFILL_QUEUE_URL: 'backfill',
+      ERASURE_QUEUE_URL: 'erasure',
+      RECONCILE_QUEUE_URL: 'reconcile',
+    } as const;
+    const all = [
+      ...httpRoutes,
+      notFoundRoute,
+      revocationWorker,
+      backfillWorker,
+      reconcileWorker,
+      erasureWorker,
+    ];
+    for (const fn of all) {
+      const env = environmentOf(fn.name);
+      for (const [variable, queue] of Object.entries(urls)) {
+        const sends = (fn.access.sendTo ?? []).includes(queue);
+        expect(env[variable], `${fn.name} ${variable}`).toEqual(
+          sends ? { Ref: logicalId(stack.queues[queue].queue.node.defaultChild) } : undefined,
+        );
+      }
+    }
   });
 });
 

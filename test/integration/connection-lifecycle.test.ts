@@ -111,6 +111,8 @@ describe('GET /api/connect/stripe/status', () => {
         result: null,
         progress: null,
       },
+      data: { state: null, eraseAfter: null },
+      reconcile: { lastRunAt: null, eventsApplied: null },
     });
   });
 
@@ -141,6 +143,8 @@ describe('GET /api/connect/stripe/status', () => {
         result: null,
         progress: null,
       },
+      data: { state: null, eraseAfter: null },
+      reconcile: { lastRunAt: null, eventsApplied: null },
     });
   });
 
@@ -284,7 +288,11 @@ describe('DELETE /api/connect/stripe', () => {
     await putSecret(JSON.stringify({ secret: WHSEC }));
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    expect(response.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'revoked',
+      data: { state: 'kept' },
+    });
     expect(app.stripe.requestsTo('/oauth/deauthorize')[0]?.params).toEqual({
       client_id: app.stripe.clientId,
       stripe_user_id: 'acct_1ClinicA',
@@ -303,7 +311,11 @@ describe('DELETE /api/connect/stripe', () => {
     await connect();
     app.stripe.connected.delete('acct_1ClinicA');
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
-    expect(response.json()).toEqual({ disconnected: true, revocation: 'already_revoked' });
+    expect(response.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'already_revoked',
+      data: { state: 'kept' },
+    });
     await expectNothingLeft();
   });
 
@@ -319,7 +331,11 @@ describe('DELETE /api/connect/stripe', () => {
     app.stripe.injectFault('/oauth/deauthorize', { status: 500 }, { status: 503 });
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ disconnected: true, revocation: 'scheduled' });
+    expect(response.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'scheduled',
+      data: { state: 'kept' },
+    });
     await expectNothingLeft();
     expect(revocationJobs()).toHaveLength(1);
     expect(revocationJobs()[0]?.delaySeconds).toBeLessThanOrEqual(300);
@@ -346,7 +362,11 @@ describe('DELETE /api/connect/stripe', () => {
     await connect();
     app.stripe.injectFault('/oauth/deauthorize', { delayMs: 6000 });
     const response = await handlers.disconnect({ headers: bearer(tokenA) });
-    expect(response.json()).toEqual({ disconnected: true, revocation: 'scheduled' });
+    expect(response.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'scheduled',
+      data: { state: 'kept' },
+    });
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(1);
     expect(revocationJobs()).toHaveLength(1);
     await expectNothingLeft();
@@ -374,7 +394,11 @@ describe('DELETE /api/connect/stripe', () => {
 
     app.queues.enqueueRevocation = enqueue;
     const retried = await handlers.disconnect({ headers: bearer(tokenA) });
-    expect(retried.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    expect(retried.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'revoked',
+      data: { state: 'kept' },
+    });
     await expectNothingLeft();
   });
 
@@ -386,7 +410,11 @@ describe('DELETE /api/connect/stripe', () => {
     await connect(await app.session(tenantB), 'acct_1ClinicA');
 
     const repeat = await handlers.disconnect({ headers: bearer(tokenA) });
-    expect(repeat.json()).toEqual({ disconnected: true, revocation: 'skipped' });
+    expect(repeat.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'skipped',
+      data: { state: 'kept' },
+    });
     expect(app.stripe.requestsTo('/oauth/deauthorize')).toHaveLength(0);
     expect(app.stripe.isConnected('acct_1ClinicA')).toBe(true);
     expect((await app.deps.integrations.getByTenant('tenant_b'))?.status).toBe('connected');

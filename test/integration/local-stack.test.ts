@@ -102,7 +102,11 @@ describe('npm run dev stack', () => {
     });
 
     const deleted = await browser.get(`${stack.url}/api/connect/stripe`, { method: 'DELETE' });
-    expect(await deleted.json()).toEqual({ disconnected: true, revocation: 'revoked' });
+    expect(await deleted.json()).toMatchObject({
+      disconnected: true,
+      revocation: 'revoked',
+      data: { state: 'kept', eraseAfter: expect.any(String) },
+    });
     expect(stripe.isConnected(stripe.consentAccount)).toBe(false);
     expect(await (await browser.get(`${stack.url}/api/connect/stripe/status`)).json()).toMatchObject({
       connected: false,

@@ -26,10 +26,18 @@ async function deliver(slug: string, secret: string, events: object[], concurren
   const statuses: number[] = [];
   for (let i = 0; i < events.length; i += concurrency) {
     const batch = events.slice(i, i + concurrency);
+    // As Stripe does: a delivery told to retry (409, a duplicate still in progress) is sent again.
     const responses = await Promise.all(
-      batch.map((event) => {
+      batch.map(async (event) => {
         const body = JSON.stringify(event);
-        return handlers.tenantWebhook(slug, { headers: { 'stripe-signature': sign(body, secret) }, body });
+        for (let attempt = 1; ; attempt++) {
+          const response = await handlers.tenantWebhook(slug, {
+            headers: { 'stripe-signature': sign(body, secret) },
+            body,
+          });
+          if (response.statusCode !== 409 || attempt >= 20) return response;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }),
     );
     statuses.push(...responses.map((r) => r.statusCode));

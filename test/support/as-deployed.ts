@@ -3,6 +3,8 @@ import { requestBackfill as requestBackfillOf } from '#shared/use-cases/backfill
 import { runBackfill as runBackfillOf } from '#shared/use-cases/backfill/run-backfill.ts';
 import { createBackfillRequestHandler as createBackfillRequestHandlerOf } from '../../functions/backfill-request.ts';
 import { createBackfillWorker as createBackfillWorkerOf } from '../../functions/backfill-worker.ts';
+import { createErasureWorker as createErasureWorkerOf } from '../../functions/erasure-worker.ts';
+import { createReconcileWorker as createReconcileWorkerOf } from '../../functions/reconcile-worker.ts';
 import { createRevocationWorker as createRevocationWorkerOf } from '../../functions/revocation-worker.ts';
 import { asFunction } from './iam/iam-enforcement.ts';
 
@@ -32,6 +34,19 @@ export function createRevocationWorker(...args: Parameters<typeof createRevocati
   const worker = createRevocationWorkerOf(...args);
   return (event: Parameters<typeof worker>[0], context: Context) =>
     asFunction('RevocationWorker', () => worker(event, { ...context, functionName: 'RevocationWorker' }));
+}
+
+/** The catch-up worker: SQS ticks and sweeps, or a direct `{tenantId}` invocation. */
+export function createReconcileWorker(...args: Parameters<typeof createReconcileWorkerOf>) {
+  const worker = createReconcileWorkerOf(...args);
+  return (event: Parameters<typeof worker>[0], context: Context) =>
+    asFunction('ReconcileWorker', () => worker(event, { ...context, functionName: 'ReconcileWorker' }));
+}
+
+export function createErasureWorker(...args: Parameters<typeof createErasureWorkerOf>) {
+  const worker = createErasureWorkerOf(...args);
+  return (event: Parameters<typeof worker>[0], context: Context) =>
+    asFunction('ErasureWorker', () => worker(event, { ...context, functionName: 'ErasureWorker' }));
 }
 
 export function createBackfillRequestHandler(...args: Parameters<typeof createBackfillRequestHandlerOf>) {

@@ -140,25 +140,49 @@ export class InMemorySqs {
     answerWith(client, 'inMemorySqs', (operation, input) => {
       const queueName = String(input.QueueUrl).split('/').pop() ?? '';
       if (!this.queueNames.includes(queueName) || input.QueueUrl !== queueUrl(queueName)) {
-        throw Object.assign(new Error('The specified queue does not exist.'), {
-          name: 'QueueDoesNotExist',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-        });
+        throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
       }
-      if (operation !== 'SendMessage') throw new Error(`The SQS stand-in does not implement ${operation}`);
-      const delaySeconds = Number(input.DelaySeconds ?? 0);
-      if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
-        throw Object.assign(new Error('Value for parameter DelaySeconds is invalid.'), {
-          name: 'InvalidParameterValue',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-        });
-      }
-      const body = String(input.MessageBody);
-      this.sent.push({ queueName, body, delaySeconds });
-      // The SDK checks the MD5 of what SQS received against what it sent, as SQS answers it.
-      return { MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
+      if (operation === 'SendMessage') return this.accept(queueName, input);
+      if (operation === 'SendMessageBatch') return this.acceptBatch(queueName, input);
+      throw new Error(`The SQS stand-in does not implement ${operation}`);
     });
   }
+
+  private accept(queueName: string, message: Record<string, unknown>) {
+    const delaySeconds = Number(message.DelaySeconds ?? 0);
+    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
+      throw sqsError('InvalidParameterValue', 'Value for parameter DelaySeconds is invalid.');
+    }
+    const body = String(message.MessageBody);
+    this.sent.push({ queueName, body, delaySeconds });
+    // The SDK checks the MD5 of what SQS received against what it sent, as SQS answers it.
+    return { MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
+  }
+
+  /** As SQS: 1 to 10 entries with distinct ids, each sent (or refused) on its own. */
+  private acceptBatch(queueName: string, input: Record<string, unknown>) {
+    const entries = (input.Entries ?? []) as Record<string, unknown>[];
+    if (entries.length === 0)
+      throw sqsError('EmptyBatchRequest', 'There should be at least one entry in the request.');
+    if (entries.length > 10)
+      throw sqsError('TooManyEntriesInBatchRequest', 'Maximum number of entries per request are 10.');
+    const ids = entries.map((entry) => String(entry.Id));
+    if (new Set(ids).size !== ids.length)
+      throw sqsError('BatchEntryIdsNotDistinct', 'Two or more batch entries have the same Id.');
+    // The whole batch is checked before any of it is kept, as SQS refuses an invalid request whole.
+    for (const entry of entries) {
+      const delay = Number(entry.DelaySeconds ?? 0);
+      if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
+        throw sqsError('InvalidParameterValue', 'Value for parameter DelaySeconds is invalid.');
+      }
+    }
+    return {
+      Successful: entries.map((entry) => ({ Id: String(entry.Id), ...this.accept(queueName, entry) })),
+      Failed: [],
+    };
+  }
+}
+
+function sqsError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 }

@@ -9,7 +9,16 @@ import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
 import type { TenantIdentity } from '#shared/domain/tenant.ts';
 import type { Clock } from '#shared/ports/clock.ts';
-import type { BackfillJob, BackfillQueue, RevocationJob, RevocationQueue } from '#shared/ports/job-queues.ts';
+import type {
+  BackfillJob,
+  BackfillQueue,
+  ErasureJob,
+  ErasureQueue,
+  ReconcileJob,
+  ReconcileQueue,
+  RevocationJob,
+  RevocationQueue,
+} from '#shared/ports/job-queues.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { createAwsDependencies } from '../../functions/commons/aws-dependencies.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
@@ -82,29 +91,38 @@ export interface TestApp {
 
 export type QueuedMessage =
   | { readonly queue: 'revocation'; readonly job: RevocationJob; readonly delaySeconds: number }
-  | { readonly queue: 'backfill'; readonly job: BackfillJob; readonly delaySeconds: number };
+  | { readonly queue: 'backfill'; readonly job: BackfillJob; readonly delaySeconds: number }
+  | { readonly queue: 'erasure'; readonly job: ErasureJob; readonly delaySeconds: number }
+  | { readonly queue: 'reconcile'; readonly job: ReconcileJob; readonly delaySeconds: number };
 
-/** Both queue ports, sending through SQS; `sent` reads back what reached the queues. */
-export class TestQueues implements RevocationQueue, BackfillQueue {
+/** The queue ports, sending through SQS; `sent` reads back what reached the queues, in order. */
+export class TestQueues implements RevocationQueue, BackfillQueue, ErasureQueue, ReconcileQueue {
   constructor(
-    private readonly revocation: RevocationQueue,
-    private readonly backfill: BackfillQueue,
+    private readonly ports: RevocationQueue & BackfillQueue & ErasureQueue & ReconcileQueue,
     private readonly sqs: InMemorySqs,
   ) {}
 
   enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void> {
-    return this.revocation.enqueueRevocation(job, delaySeconds);
+    return this.ports.enqueueRevocation(job, delaySeconds);
   }
 
   enqueueBackfill(job: BackfillJob, delaySeconds?: number): Promise<void> {
-    return this.backfill.enqueueBackfill(job, delaySeconds);
+    return this.ports.enqueueBackfill(job, delaySeconds);
+  }
+
+  enqueueErasure(job: ErasureJob, delaySeconds?: number): Promise<void> {
+    return this.ports.enqueueErasure(job, delaySeconds);
+  }
+
+  enqueueReconcile(jobs: readonly ReconcileJob[], delaySeconds?: number): Promise<void> {
+    return this.ports.enqueueReconcile(jobs, delaySeconds);
   }
 
   get sent(): QueuedMessage[] {
     return this.sqs.sent.map(
       (message) =>
         ({
-          queue: message.queueName === REVOCATION_QUEUE ? 'revocation' : 'backfill',
+          queue: QUEUE_OF_NAME[message.queueName],
           job: JSON.parse(message.body),
           delaySeconds: message.delaySeconds,
         }) as QueuedMessage,
@@ -120,6 +138,21 @@ const TEST_ONLY_SETTINGS = ['STRIPE_API_BASE_URL', 'STRIPE_CONNECT_BASE_URL', 'S
 
 const REVOCATION_QUEUE = 'compass-revocation';
 const BACKFILL_QUEUE = 'compass-backfill';
+const ERASURE_QUEUE = 'compass-erasure';
+const RECONCILE_QUEUE = 'compass-reconcile';
+const QUEUE_OF_NAME: Readonly<Record<string, QueuedMessage['queue']>> = {
+  [REVOCATION_QUEUE]: 'revocation',
+  [BACKFILL_QUEUE]: 'backfill',
+  [ERASURE_QUEUE]: 'erasure',
+  [RECONCILE_QUEUE]: 'reconcile',
+};
+/** The members of the composition that are the queues: every container shares the test's. */
+const QUEUE_MEMBERS = new Set<PropertyKey>([
+  'revocationQueue',
+  'backfillQueue',
+  'erasureQueue',
+  'reconcileQueue',
+]);
 export const SECRET_PREFIX = 'compass-stripe-connect';
 
 /** Real dynalite table, real Stripe SDK against the fake, in-memory Secrets Manager and SQS. */
@@ -138,6 +171,8 @@ export async function createTestApp(): Promise<TestApp> {
     table: tableName,
     revocationQueue: REVOCATION_QUEUE,
     backfillQueue: BACKFILL_QUEUE,
+    erasureQueue: ERASURE_QUEUE,
+    reconcileQueue: RECONCILE_QUEUE,
   });
 
   const secrets = new InMemorySecretsManager();
@@ -154,7 +189,7 @@ export async function createTestApp(): Promise<TestApp> {
   );
   secrets.attach(secretsManager);
 
-  const sqsStandIn = new InMemorySqs([REVOCATION_QUEUE, BACKFILL_QUEUE]);
+  const sqsStandIn = new InMemorySqs(Object.keys(QUEUE_OF_NAME));
   const sqs = new SQSClient({ region: 'us-east-1' });
   enforceIam(sqs, iam, sqsRequests, (message) => accessDenied(SQSServiceException, message));
   sqsStandIn.attach(sqs);
@@ -169,6 +204,8 @@ export async function createTestApp(): Promise<TestApp> {
     STRIPE_CONNECT_WEBHOOK_SECRET_SECRET_ID: connectSecretName,
     REVOCATION_QUEUE_URL: sqsStandIn.urlOf(REVOCATION_QUEUE),
     BACKFILL_QUEUE_URL: sqsStandIn.urlOf(BACKFILL_QUEUE),
+    ERASURE_QUEUE_URL: sqsStandIn.urlOf(ERASURE_QUEUE),
+    RECONCILE_QUEUE_URL: sqsStandIn.urlOf(RECONCILE_QUEUE),
     STRIPE_CONNECT_CLIENT_ID: stripe.clientId,
     STRIPE_API_BASE_URL: stripeUrl,
     STRIPE_CONNECT_BASE_URL: 'https://connect.stripe.test',
@@ -178,16 +215,22 @@ export async function createTestApp(): Promise<TestApp> {
   };
   const overrides = { dynamoDb, secretsManager, sqs, clock, log };
   const first = createAwsDependencies(env, overrides);
-  const queues = new TestQueues(first.revocationQueue, first.backfillQueue, sqsStandIn);
+  const queues = new TestQueues(
+    {
+      enqueueRevocation: (job, delay) => first.revocationQueue.enqueueRevocation(job, delay),
+      enqueueBackfill: (job, delay) => first.backfillQueue.enqueueBackfill(job, delay),
+      enqueueErasure: (job, delay) => first.erasureQueue.enqueueErasure(job, delay),
+      enqueueReconcile: (jobs, delay) => first.reconcileQueue.enqueueReconcile(jobs, delay),
+    },
+    sqsStandIn,
+  );
   // Lazy like the deployed composition: a member is built when a handler first uses it, so a
   // function never needs settings for adapters it does not touch. Only the queues are shared
   // (their `sent` is what the tests read).
   const compose = (aws: AppDependencies): AppDependencies =>
     new Proxy(aws, {
       get: (target, property, receiver) =>
-        property === 'revocationQueue' || property === 'backfillQueue'
-          ? queues
-          : Reflect.get(target, property, receiver),
+        QUEUE_MEMBERS.has(property) ? queues : Reflect.get(target, property, receiver),
     });
   const deps = compose(first);
   const byFunction = new Map<string, AppDependencies>();

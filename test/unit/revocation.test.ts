@@ -202,8 +202,8 @@ describe('parseWebhookSecret', () => {
     ['a space', 'whsec_SHOULDNOTLEAK 1234567890'],
     ['a <', 'whsec_SHOULDNOTLEAK<script>1234'],
     ['a CRLF', 'whsec_SHOULDNOTLEAK1234567890\r\nX-Injected: 1'],
-    ['a trailing newline', 'whsec_SHOULDNOTLEAK1234567890\n'],
-    ['a leading space', ' whsec_SHOULDNOTLEAK1234567890'],
+    ['a space inside', 'whsec_SHOULDNOT LEAK1234567890'],
+    ['a newline inside', 'whsec_SHOULDNOT\nLEAK1234567890'],
     ['a NUL byte', 'whsec_SHOULDNOTLEAK123456789\u0000'],
     ['a non-ASCII letter', 'whsec_SHOULDNOTLEAK12345678é'],
   ])('refuses a secret with %s without echoing it', (_case, input) => {
@@ -218,7 +218,15 @@ describe('parseWebhookSecret', () => {
   });
 
   it.each([
+    ['a trailing newline', 'whsec_Pasted1234567890abcdef\n', 'whsec_Pasted1234567890abcdef'],
+    ['spaces around', '  whsec_Pasted1234567890abcdef \t', 'whsec_Pasted1234567890abcdef'],
+  ])('drops whitespace around a pasted secret (%s)', (_case, input, expected) => {
+    expect(parseWebhookSecret(input)).toBe(expected);
+  });
+
+  it.each([
     ['empty', ''],
+    ['only whitespace', ' \n '],
     ['only the prefix', 'whsec_'],
     ['a number', 42],
     ['null', null],

@@ -12,7 +12,7 @@ import type { AccountClaim, IntegrationRepository } from '../../ports/integratio
 import { isConditionFailure } from './condition-failure.ts';
 import { tableKeySchema } from './table-definition.ts';
 
-const INTEGRATION_SK = 'INTEGRATION#stripe';
+export const INTEGRATION_SK = 'INTEGRATION#stripe';
 const integrationKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: INTEGRATION_SK });
 const claimKey = (stripeAccountId: string) => ({ pk: `STRIPE_ACCOUNT#${stripeAccountId}`, sk: 'CLAIM' });
 
@@ -131,13 +131,16 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
     tenantId: string,
     stripeAccountId: string,
     configured: boolean,
+    version?: string,
   ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: integrationKey(tenantId),
-          UpdateExpression: 'SET webhookSecretConfigured = :configured',
+          UpdateExpression: version
+            ? 'SET webhookSecretConfigured = :configured, webhookSecretVersion = :version'
+            : 'SET webhookSecretConfigured = :configured REMOVE webhookSecretVersion',
           // Still connected to the account the secret was saved for (not disconnected or switched).
           ConditionExpression: 'attribute_exists(pk) AND #status = :connected AND stripeAccountId = :account',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -145,6 +148,7 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
             ':configured': configured,
             ':connected': 'connected',
             ':account': stripeAccountId,
+            ...(version ? { ':version': version } : {}),
           },
         }),
       );
@@ -220,7 +224,7 @@ export class DynamoDbIntegrationRepository implements IntegrationRepository {
   }
 }
 
-function toIntegration(item: Record<string, unknown>): StripeIntegration {
+export function toIntegration(item: Record<string, unknown>): StripeIntegration {
   return {
     tenantId: String(item.tenantId),
     tenantSlug: String(item.tenantSlug),
@@ -230,6 +234,7 @@ function toIntegration(item: Record<string, unknown>): StripeIntegration {
     connectedAt: String(item.connectedAt),
     status: item.status === 'disconnecting' ? 'disconnecting' : 'connected',
     webhookSecretConfigured: item.webhookSecretConfigured === true,
+    webhookSecretVersion: typeof item.webhookSecretVersion === 'string' ? item.webhookSecretVersion : null,
     lastEventAt: typeof item.lastEventAt === 'string' ? item.lastEventAt : null,
     lastTenantEventAt: typeof item.lastTenantEventAt === 'string' ? item.lastTenantEventAt : null,
     lastConnectEventAt: typeof item.lastConnectEventAt === 'string' ? item.lastConnectEventAt : null,

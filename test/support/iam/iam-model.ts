@@ -24,12 +24,16 @@ export function iamModelFor(names: {
   table: string;
   revocationQueue: string;
   backfillQueue: string;
+  erasureQueue: string;
+  reconcileQueue: string;
 }): IamModel {
   const roles = mutated(boundRoles(inject('iamPolicies')));
   const replacements: [string, string][] = [
     [tableArn(names.table), tableArn(STABLE_NAMES.table)],
     [queueArn(names.revocationQueue), queueArn(STABLE_NAMES.revocationQueue)],
     [queueArn(names.backfillQueue), queueArn(STABLE_NAMES.backfillQueue)],
+    [queueArn(names.erasureQueue), queueArn(STABLE_NAMES.erasureQueue)],
+    [queueArn(names.reconcileQueue), queueArn(STABLE_NAMES.reconcileQueue)],
   ];
   const bound = new Map(
     [...roles].map(([name, statements]) => [

@@ -16,11 +16,13 @@ import type { PolicyStatement } from './policy-evaluator.ts';
 export interface RolePolicies {
   /** Function name (as functions/routes.ts names it) → the statements its role holds. */
   readonly functions: Readonly<Record<string, readonly PolicyStatement[]>>;
-  /** Logical ids of what the tests bind: the table and the two work queues. */
+  /** Logical ids of what the tests bind: the table and the work queues. */
   readonly logicalIds: {
     readonly table: string;
     readonly revocationQueue: string;
     readonly backfillQueue: string;
+    readonly erasureQueue: string;
+    readonly reconcileQueue: string;
   };
   /** The environment variables the template gives each function (names only). */
   readonly environmentNames: Readonly<Record<string, readonly string[]>>;
@@ -122,6 +124,8 @@ export function synthesizeRolePolicies(): RolePolicies {
         table: logicalId(stack.storage.table),
         revocationQueue: logicalId(stack.queues.revocation.queue),
         backfillQueue: logicalId(stack.queues.backfill.queue),
+        erasureQueue: logicalId(stack.queues.erasure.queue),
+        reconcileQueue: logicalId(stack.queues.reconcile.queue),
       },
       parameters,
     };
@@ -150,6 +154,8 @@ export const STABLE_NAMES = {
   table: 'TABLE',
   revocationQueue: 'RevocationQueue',
   backfillQueue: 'BackfillQueue',
+  erasureQueue: 'ErasureQueue',
+  reconcileQueue: 'ReconcileQueue',
 };
 
 /** The roles of the synthesized template, bound to stable resource names. */
@@ -158,6 +164,8 @@ export function boundRoles(policies: RolePolicies, names = STABLE_NAMES): Map<st
     [policies.logicalIds.table]: tableArn(names.table),
     [policies.logicalIds.revocationQueue]: queueArn(names.revocationQueue),
     [policies.logicalIds.backfillQueue]: queueArn(names.backfillQueue),
+    [policies.logicalIds.erasureQueue]: queueArn(names.erasureQueue),
+    [policies.logicalIds.reconcileQueue]: queueArn(names.reconcileQueue),
   };
   return new Map(
     Object.entries(policies.functions).map(([name, statements]) => [
