@@ -98,7 +98,10 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** Runs start for a tenant and returns what the browser holds: the state and the binding cookie. */
 export async function beginConnect(handlers: Handlers, token: string) {
   const response = await handlers.start({ headers: bearer(token) });
-  const location = new URL(response.headers.location ?? '');
+  if (response.statusCode !== 302 || !response.headers.location) {
+    throw new Error(`connect start answered ${response.statusCode}: ${response.body}`);
+  }
+  const location = new URL(response.headers.location);
   return {
     response,
     location,

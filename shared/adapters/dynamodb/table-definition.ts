@@ -1,4 +1,9 @@
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 
 /**
  * The single table's key schema. The CDK stack builds the same table (its test compares the two),
@@ -41,4 +46,8 @@ export async function createTableIfMissing(client: DynamoDBClient, tableName: st
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  // CreateTable answers while the table is still CREATING, and until it is ACTIVE every item
+  // request gets ResourceNotFoundException (dynalite as DynamoDB): on a loaded machine the first
+  // write after creation could land in that window.
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
 }
