@@ -58,6 +58,31 @@ describe('tenant data lifecycle', () => {
     });
   });
 
+  it('a reconnect during an erasure of the same account waits for it, then carries on', async () => {
+    const t = tenant();
+    await store.beginConnection(t, 'acct_1Same', T);
+    await store.keep(t, 'acct_1Same', later(30));
+    expect(await store.startErasure(t, 'acct_1Same', later(1))).toBe(true);
+    expect(await store.beginConnection(t, 'acct_1Same', later(1))).toEqual({
+      outcome: 'erase_first',
+      previousStripeAccountId: 'acct_1Same',
+    });
+    expect(await store.finishErasure(t, 'acct_1Same', later(1))).toEqual({
+      nextStripeAccountId: 'acct_1Same',
+    });
+    expect(await store.get(t)).toMatchObject({ state: 'active', stripeAccountId: 'acct_1Same' });
+  });
+
+  it('a disconnect while the previous account is erased for a new one ends erased, nothing waiting', async () => {
+    const t = tenant();
+    await store.beginConnection(t, 'acct_1Old', T);
+    await store.beginConnection(t, 'acct_1New', later(1));
+    await store.keep(t, 'acct_1New', later(31));
+    expect(await store.get(t)).toMatchObject({ state: 'erasing', nextStripeAccountId: null });
+    expect(await store.finishErasure(t, 'acct_1Old', later(2))).toEqual({ nextStripeAccountId: null });
+    expect(await store.get(t)).toMatchObject({ state: 'erased' });
+  });
+
   it('a disconnect before data states existed still keeps the data (no item yet)', async () => {
     const t = tenant();
     await store.keep(t, 'acct_1Old', later(30));

@@ -1,8 +1,18 @@
-import { QueueDoesNotExist, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  QueueDoesNotExist,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SqsBackfillQueue, SqsRevocationQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
+import {
+  SqsBackfillQueue,
+  SqsErasureQueue,
+  SqsReconcileQueue,
+  SqsRevocationQueue,
+} from '#shared/adapters/queue/sqs-job-queues.ts';
 import type { RevocationJob } from '#shared/ports/job-queues.ts';
 
 expect.extend(allCustomMatcher);
@@ -119,5 +129,66 @@ describe('SqsBackfillQueue', () => {
     await expect(queue.enqueueBackfill({ tenantId: 'tenant_01HX9Z', days: 90 })).rejects.toThrow(
       'socket hang up',
     );
+  });
+});
+
+describe('SqsErasureQueue and SqsReconcileQueue', () => {
+  const ERASURE_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/erasure';
+  const RECONCILE_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/reconcile';
+
+  beforeEach(() => {
+    sqs.reset();
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  });
+
+  it('sends an erasure job as JSON, no delay by default', async () => {
+    await new SqsErasureQueue(new SQSClient({}), ERASURE_QUEUE_URL).enqueueErasure({
+      tenantId: 'tenant_a',
+      stripeAccountId: 'acct_1Abc',
+    });
+    expect(sentInput()).toEqual({
+      QueueUrl: ERASURE_QUEUE_URL,
+      MessageBody: '{"tenantId":"tenant_a","stripeAccountId":"acct_1Abc"}',
+      DelaySeconds: 0,
+    });
+  });
+
+  it('sends 23 sweeps in batches of 10, 10 and 3, each with the delay', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: unknown[] }) => ({
+      Successful: input.Entries.map((_, i) => ({ Id: String(i), MessageId: `m${i}`, MD5OfMessageBody: '' })),
+      Failed: [],
+    }));
+    const jobs = Array.from({ length: 23 }, (_, i) => ({ kind: 'tenant' as const, tenantId: `tenant_${i}` }));
+    await new SqsReconcileQueue(new SQSClient({}), RECONCILE_QUEUE_URL).enqueueReconcile(jobs, 240);
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
+    expect(calls.map((input) => input.Entries?.length)).toEqual([10, 10, 3]);
+    expect(
+      calls.flatMap((input) => input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? '')),
+    ).toEqual(jobs);
+    expect(calls.every((input) => input.Entries?.every((entry) => entry.DelaySeconds === 240))).toBe(true);
+  });
+
+  it('sends again only the entries SQS failed to take, and throws when they keep failing', async () => {
+    let call = 0;
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
+      call += 1;
+      // The first answer refuses entry 1; later answers refuse everything.
+      const failed = call === 1 ? input.Entries.filter((e) => e.Id === '1') : input.Entries;
+      return {
+        Successful: [],
+        Failed: failed.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })),
+      };
+    });
+    const queue = new SqsReconcileQueue(new SQSClient({}), RECONCILE_QUEUE_URL);
+    await expect(
+      queue.enqueueReconcile([
+        { kind: 'tenant', tenantId: 'a' },
+        { kind: 'tenant', tenantId: 'b' },
+      ]),
+    ).rejects.toThrow('SQS refused 1 reconcile messages after 3 attempts');
+    const retried = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .map((c) => c.args[0].input.Entries?.map((e) => e.Id));
+    expect(retried).toEqual([['0', '1'], ['1'], ['1']]);
   });
 });

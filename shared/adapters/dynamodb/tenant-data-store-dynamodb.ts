@@ -46,12 +46,15 @@ export class DynamoDbTenantDataStore implements TenantDataStore {
     const ready = await this.update(tenantId, {
       UpdateExpression:
         'SET stripeAccountId = :account, #state = :active, updatedAt = :now, sweep = :sweep, gsi1pk = :sweepPartition, gsi1sk = :tenant REMOVE eraseAfter, nextStripeAccountId, erasure, erasedAt',
-      ConditionExpression: 'attribute_not_exists(pk) OR stripeAccountId = :account OR #state = :erased',
+      // An erasure under way (even of this account's data, asked for with erase=now) finishes first.
+      ConditionExpression:
+        'attribute_not_exists(pk) OR #state = :erased OR (stripeAccountId = :account AND #state <> :erasing)',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: {
         ':account': stripeAccountId,
         ':active': 'active',
         ':erased': 'erased',
+        ':erasing': 'erasing',
         ':now': now.toISOString(),
         ':sweep': freshSweep(now),
         ':sweepPartition': SWEEP_PARTITION,
@@ -84,6 +87,14 @@ export class DynamoDbTenantDataStore implements TenantDataStore {
 
   async keep(tenantId: string, stripeAccountId: string, eraseAfter: Date): Promise<void> {
     const due = eraseAfter.toISOString();
+    // Disconnected while the previous account's data was still being erased for this one: the
+    // erasure carries on, and nothing waits for it any more.
+    await this.update(tenantId, {
+      UpdateExpression: 'REMOVE nextStripeAccountId',
+      ConditionExpression: '#state = :erasing AND nextStripeAccountId = :account',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':erasing': 'erasing', ':account': stripeAccountId },
+    });
     await this.update(tenantId, {
       UpdateExpression:
         'SET stripeAccountId = :account, #state = :kept, eraseAfter = :due, gsi1pk = :duePartition, gsi1sk = :dueKey REMOVE nextStripeAccountId, sweep',

@@ -19,13 +19,14 @@ function clampDelay(seconds: number): number {
   return Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(seconds)));
 }
 
-export class SqsRevocationQueue implements RevocationQueue {
+/** One queue, one JSON message per job: what every single-job queue port needs. */
+class SqsJobSender {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
-  async enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void> {
+  protected async send(job: object, delaySeconds: number): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
@@ -36,37 +37,21 @@ export class SqsRevocationQueue implements RevocationQueue {
   }
 }
 
-export class SqsBackfillQueue implements BackfillQueue {
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
-
-  async enqueueBackfill(job: BackfillJob, delaySeconds = 0): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(job),
-        DelaySeconds: clampDelay(delaySeconds),
-      }),
-    );
+export class SqsRevocationQueue extends SqsJobSender implements RevocationQueue {
+  enqueueRevocation(job: RevocationJob, delaySeconds: number): Promise<void> {
+    return this.send(job, delaySeconds);
   }
 }
 
-export class SqsErasureQueue implements ErasureQueue {
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
+export class SqsBackfillQueue extends SqsJobSender implements BackfillQueue {
+  enqueueBackfill(job: BackfillJob, delaySeconds = 0): Promise<void> {
+    return this.send(job, delaySeconds);
+  }
+}
 
-  async enqueueErasure(job: ErasureJob, delaySeconds = 0): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(job),
-        DelaySeconds: clampDelay(delaySeconds),
-      }),
-    );
+export class SqsErasureQueue extends SqsJobSender implements ErasureQueue {
+  enqueueErasure(job: ErasureJob, delaySeconds = 0): Promise<void> {
+    return this.send(job, delaySeconds);
   }
 }
 
