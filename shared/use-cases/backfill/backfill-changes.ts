@@ -4,6 +4,7 @@ import {
   mapInvoiceObject,
   mapSubscriptionObject,
 } from '../../domain/stripe-event-mapping.ts';
+import { isStripeObjectId } from '../../domain/stripe-ids.ts';
 import type { BackfillPhase } from '../../ports/stripe-backfill-source.ts';
 
 type StripeObject = Record<string, unknown>;
@@ -51,9 +52,9 @@ function expandedCustomer(customer: unknown): Change[] {
 
 /** An InvoicePayment paid in the window links its payment intent to the invoice, old or new. */
 function invoicePaymentLink(payment: StripeObject): Change[] {
-  const invoiceId = typeof payment.invoice === 'string' ? payment.invoice : idOf(payment.invoice);
+  const invoiceId = idOf(payment.invoice);
   const intent = (payment.payment as { payment_intent?: unknown } | undefined)?.payment_intent;
-  const paymentIntentId = typeof intent === 'string' ? intent : idOf(intent);
+  const paymentIntentId = idOf(intent);
   return invoiceId && paymentIntentId ? [{ kind: 'payment_link', paymentIntentId, invoiceId }] : [];
 }
 
@@ -76,7 +77,7 @@ function paymentIntentChanges(intent: StripeObject): Change[] {
     amount,
     amountPaid: typeof received === 'number' ? received : amount,
     currency: typeof intent.currency === 'string' ? intent.currency : null,
-    customerId: typeof intent.customer === 'string' ? intent.customer : idOf(intent.customer),
+    customerId: idOf(intent.customer),
     subscriptionId: null,
     created: new Date(created * 1000).toISOString(),
     paidAt: new Date(paidAt * 1000).toISOString(),
@@ -99,7 +100,11 @@ function paymentIntentChanges(intent: StripeObject): Change[] {
   return changes;
 }
 
+/**
+ * The id of a reference, given as a string or as an expanded object; null unless it can become
+ * a key, so a listed object with a hostile id is skipped like a webhook's would be.
+ */
 function idOf(value: unknown): string | null {
-  const id = (value as { id?: unknown } | null)?.id;
-  return typeof id === 'string' && id ? id : null;
+  const id = typeof value === 'string' ? value : (value as { id?: unknown } | null)?.id;
+  return isStripeObjectId(id) ? id : null;
 }
