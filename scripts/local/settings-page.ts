@@ -122,8 +122,9 @@ const BACKFILL_WORDS = {
   failed: 'Failed',
 };
 const COLLECTIONS = ['customers', 'subscriptions', 'orders'];
-// Status polling: every second while an import runs, every 5 s otherwise while connected (none
-// while the tab is hidden, none when not connected); after a failed request 2, 4, 8… up to 30 s.
+// Status polling: every second while an import or an erasure runs, every 5 s otherwise while
+// connected (none while the tab is hidden, none when not connected); after a failed request 2,
+// 4, 8… up to 30 s.
 const POLL_IMPORT_MS = 1000;
 const POLL_CONNECTED_MS = 5000;
 const RETRY_MAX_MS = 30000;
@@ -335,6 +336,8 @@ function schedulePoll(s) {
   let delay = null;
   if (s === undefined) delay = Math.min(RETRY_MAX_MS, 1000 * 2 ** failures);
   else if (s && s.connected) delay = isRunning(s.backfill.status) ? POLL_IMPORT_MS : POLL_CONNECTED_MS;
+  // An erasure shows its end, connected or not.
+  else if (s && s.data && s.data.state === 'erasing') delay = POLL_IMPORT_MS;
   if (delay === null) return;
   pollTimer = setTimeout(() => {
     pollTimer = null;

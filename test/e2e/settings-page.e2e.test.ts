@@ -142,6 +142,10 @@ describe('the settings page in a browser', () => {
     await waitForText(page, 'count-customers', String(expected.customersUpserted + 1));
     expect(await testId(page, 'last-event').textContent()).not.toBe('None yet');
 
+    // Before Disconnect is pressed, the page says what will happen to the data.
+    expect(await testId(page, 'disconnect-terms').textContent()).toContain('stays 30 days');
+    expect(await testId(page, 'erase-now').isChecked()).toBe(false);
+
     // Disconnect: back to not connected, and Stripe no longer lists Compass on the account.
     await testId(page, 'disconnect').click();
     await testId(page, 'connection-state').and(page.locator('[data-state="not_connected"]')).waitFor();
@@ -150,6 +154,11 @@ describe('the settings page in a browser', () => {
     expect(await testId(page, 'connect').isVisible()).toBe(true);
     expect(await testId(page, 'count-customers').isVisible()).toBe(false);
     expect(emulator.stripe.isConnected(emulator.stripe.consentAccount)).toBe(false);
+    // The data is kept, and the page says until when, with a way to erase it now.
+    await testId(page, 'data-state').and(page.locator('[data-state="kept"]')).waitFor();
+    expect(await testId(page, 'data-state').textContent()).toContain('is kept until');
+    await testId(page, 'erase-kept').click();
+    await testId(page, 'data-state').and(page.locator('[data-state="erased"]')).waitFor({ timeout: 20_000 });
     await dashboard.reload();
     expect(await dashboard.locator('#connected').getAttribute('data-connected')).toBe('false');
   });
