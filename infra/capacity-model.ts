@@ -174,7 +174,8 @@ const STRIPE = {
 /**
  * Throttle and expected waiting per route of functions/routes.ts, by route name. The OAuth
  * callback is as modest as the button that starts it; the webhook endpoints take Stripe's bursts
- * (a lease, a journal entry, the record and the completion: 4 DynamoDB requests in series).
+ * (the tenant's state, a lease, the record and the result: 4 DynamoDB requests in series; a
+ * fifth, the journal entry, only while the tenant's backfill runs).
  */
 export const ROUTE_CAPACITY: Readonly<Record<string, RouteCapacity>> = {
   ConnectStart: { ...PERSON, ioMs: 2 * dynamoDbMs },

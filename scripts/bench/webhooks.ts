@@ -1,22 +1,27 @@
 /**
  * `npm run bench:webhooks`: 2,000 signed Stripe events (10 % duplicates, 10 % out of order)
- * through the tenant webhook handler, in process, against dynalite, on one warm "container".
- * Prints throughput, handler latency, the handler's CPU time per event, and what each event costs
- * in DynamoDB requests, Secrets Manager reads and Stripe API calls. Numbers, not assertions:
- * shared machines vary.
+ * through the tenant webhook handler, in process, against dynalite, on one warm "container",
+ * twice: for a tenant without a backfill (`withoutBackfill`), then for another whose backfill is
+ * running (`withBackfill`: each event that changes records is also written to the change
+ * journal the backfill replays). Prints, per phase, throughput, handler latency, the handler's
+ * CPU time per event, and what each event costs in DynamoDB requests (by operation and key
+ * prefix: `Query TENANT#` is the per-event state read, `PutItem LEDGER#` and `UpdateItem LEDGER#`
+ * the ledger's lease and its completion, `UpdateItem REC#` the record, `PutItem JOURNAL#` the
+ * journal), capacity units, Secrets Manager reads and Stripe API calls. Numbers, not
+ * assertions: shared machines vary.
  *
  * dynalite runs in a child process (dynalite-child.ts), so this process's CPU time is the
  * handler's own: middy and Powertools, signature verification, parsing, the use case and the AWS
  * SDK's DynamoDB client, as in a Lambda. The fake Stripe in this process answers no request on
- * this path (0 Stripe calls) and the local secret store is read once. CPU is measured around each
- * handler call, so signing the test payloads is not counted.
+ * this path (0 Stripe calls) and the local secret store is read once per tenant. CPU is measured
+ * around each handler call, so signing the test payloads is not counted. Each tenant is set up
+ * as a connect leaves it (token, account claim, data item, webhook secret, integration row).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import Stripe from 'stripe';
 import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
@@ -26,17 +31,27 @@ import { createSessionVerifier } from '#shared/adapters/session/session-verifier
 import { loadConfig } from '#shared/config/config.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import type { WebhookSecretStore } from '#shared/ports/webhook-secret-store.ts';
+import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
 import { eventStream, seededRandom } from '../../test/support/event-stream.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
+import { DynamoMeter, MeterTally, round } from './dynamo-meter.ts';
 import { toApiGatewayEventFrom } from './synthetic-event.ts';
 
 const UNIQUE_EVENTS = 1818;
 const TOTAL_EVENTS = 2000;
 const SECRET = `whsec_${'benchmarksecret'.repeat(2)}`;
 const quiet = { info() {}, warn() {}, error() {} };
+/** A backfill's lease long enough for the phase: the run stays `running` throughout. */
+const BACKFILL_LEASE_MS = 60 * 60_000;
+
+interface BenchTenant {
+  readonly tenantId: string;
+  readonly slug: string;
+  readonly stripeAccountId: string;
+}
 
 async function main() {
   const dynalite = await startDynaliteProcess();
@@ -46,16 +61,9 @@ async function main() {
   const tableName = `bench-${randomUUID()}`;
   const setup = createDynamoDbClient({ endpoint: dynalite.endpoint });
   await createTableIfMissing(setup, tableName);
+  setup.destroy();
 
-  let dynamoRequests = 0;
-  const instrument = (client: DynamoDBClient) =>
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        dynamoRequests += 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchCounter' },
-    );
+  const meter = new DynamoMeter();
   let secretReads = 0;
   const files = new FileWebhookSecretStore(secretsDir);
   const webhookSecrets: WebhookSecretStore = {
@@ -87,42 +95,104 @@ async function main() {
     clock: systemClock,
     log: quiet,
     webhookSecrets,
-    instrumentDynamoDb: instrument,
+    instrumentDynamoDb: meter.instrument,
   });
 
-  // A connected tenant with its webhook secret, as after the OAuth flow.
-  const token = {
+  const plain = { tenantId: 'bench_tenant', slug: 'bench-clinic', stripeAccountId: 'acct_1Bench' };
+  const backfilling = { tenantId: 'bench_tenant_b', slug: 'bench-clinic-b', stripeAccountId: 'acct_1BenchB' };
+  await connect(deps, plain);
+  await connect(deps, backfilling);
+  const runId = randomUUID();
+  if (!(await deps.backfillStatus.requestRun(backfilling.tenantId, { runId, days: 90, at: new Date() }, 0))) {
+    throw new Error('the backfill run was not queued');
+  }
+  const begun = await deps.backfillStatus.begin(
+    backfilling.tenantId,
+    runId,
+    new Date(),
+    Date.now() + BACKFILL_LEASE_MS,
+  );
+  if (begun?.status !== 'running') throw new Error('the backfill run did not start');
+  if (!(await deps.tenantState.read(backfilling.tenantId)).backfillActive) {
+    throw new Error('the tenant state does not see the backfill as active');
+  }
+
+  // One warm container for both phases, as one webhook function's instance would be.
+  const handler = createTenantWebhookHandler(deps);
+  const stripeCallsBefore = stripe.requests.length;
+  const measure = async (tenant: BenchTenant) => {
+    const secretsBefore = secretReads;
+    const result = await runPhase(handler, tenant, meter, () => secretReads);
+    return { ...result, secretsManagerReads: secretReads - secretsBefore };
+  };
+  const withoutBackfill = { backfill: 'none', ...(await measure(plain)) };
+  const withBackfill = { backfill: 'running', ...(await measure(backfilling)) };
+  const journalled = await deps.backfillStatus.get(backfilling.tenantId);
+  if (journalled?.status !== 'running') throw new Error('the backfill run ended during the phase');
+
+  const result = {
+    withoutBackfill,
+    withBackfill,
+    journalWritesPerNewEvent: round(
+      (withBackfill.dynamoDbRequestsPerNewEvent.byRequest['PutItem JOURNAL#'] ?? 0) -
+        (withoutBackfill.dynamoDbRequestsPerNewEvent.byRequest['PutItem JOURNAL#'] ?? 0),
+    ),
+    stripeApiCalls: stripe.requests.length - stripeCallsBefore,
+    rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+    note: "byRequest: operation and key prefix, mean per event; writeUnitsTable is dynalite's table units (a record write costs one more unit for its gsi1 entry on DynamoDB)",
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+
+  await stripe.stop();
+  await dynalite.close();
+  await rm(secretsDir, { recursive: true, force: true });
+}
+
+/** What a completed connect leaves behind (complete-stripe-connect.ts), without the OAuth dance. */
+async function connect(deps: AppDependencies, tenant: BenchTenant): Promise<void> {
+  const now = new Date();
+  await deps.tokens.save(tenant.tenantId, {
     access_token: 'sk_test_bench',
     scope: 'read_write',
     livemode: false,
-    stripe_user_id: 'acct_1Bench',
-  };
-  await deps.tokens.save('bench_tenant', token);
-  await deps.webhookSecrets.save('bench_tenant', { secret: SECRET, stripeAccountId: 'acct_1Bench' });
-  await deps.integrations.claimAccount('acct_1Bench', 'bench_tenant', new Date());
+    stripe_user_id: tenant.stripeAccountId,
+  });
+  if (!(await deps.integrations.claimAccount(tenant.stripeAccountId, tenant.tenantId, now))) {
+    throw new Error(`the account ${tenant.stripeAccountId} could not be claimed`);
+  }
+  const data = await deps.tenantData.beginConnection(tenant.tenantId, tenant.stripeAccountId, now);
+  if (data.outcome !== 'ready') throw new Error(`the tenant's data is not ready: ${data.outcome}`);
+  await deps.webhookSecrets.save(tenant.tenantId, {
+    secret: SECRET,
+    stripeAccountId: tenant.stripeAccountId,
+  });
   await deps.integrations.save({
-    tenantId: 'bench_tenant',
-    tenantSlug: 'bench-clinic',
-    stripeAccountId: 'acct_1Bench',
+    tenantId: tenant.tenantId,
+    tenantSlug: tenant.slug,
+    stripeAccountId: tenant.stripeAccountId,
     livemode: false,
     scope: 'read_write',
-    connectedAt: new Date().toISOString(),
+    connectedAt: now.toISOString(),
     status: 'connected',
     webhookSecretConfigured: true,
   });
+}
 
+/** The same 2,000 deliveries to one tenant's endpoint, each handler call measured. */
+async function runPhase(
+  handler: ReturnType<typeof createTenantWebhookHandler>,
+  tenant: BenchTenant,
+  meter: DynamoMeter,
+  secretReads: () => number,
+) {
   const stream = deliveryStream();
-  const handler = createTenantWebhookHandler(deps);
-  const stripeCallsBefore = stripe.requests.length;
-  dynamoRequests = 0;
-  secretReads = 0;
   const seen = new Set<string>();
   const latencies: number[] = [];
   /** CPU time (user + system) of this process during each handler call, ms. */
   const cpuMs: number[] = [];
-  const perNew: number[] = [];
-  const perDuplicate: number[] = [];
-  const byType = new Map<string, number[]>();
+  const perNew = new MeterTally();
+  const perDuplicate = new MeterTally();
+  const byType = new Map<string, MeterTally>();
   let secretReadsAfterFirst = 0;
   const context = { getRemainingTimeInMillis: () => 10_000 } as never;
   const started = performance.now();
@@ -130,9 +200,9 @@ async function main() {
     const body = JSON.stringify(event);
     const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET });
     const id = String((event as { id: string }).id);
-    const before = dynamoRequests;
-    const secretsBefore = secretReads;
-    const apiEvent = toApiGatewayEventFrom('bench-clinic', body, header);
+    const before = meter.snapshot();
+    const secretsBefore = secretReads();
+    const apiEvent = toApiGatewayEventFrom(tenant.slug, body, header);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const response = await handler(apiEvent, context);
@@ -141,44 +211,43 @@ async function main() {
     cpuMs.push((cpu.user + cpu.system) / 1000);
     if (response.statusCode !== 200)
       throw new Error(`event ${index} answered ${response.statusCode}: ${response.body}`);
-    const cost = dynamoRequests - before;
-    (seen.has(id) ? perDuplicate : perNew).push(cost);
-    if (!seen.has(id)) {
+    const cost = meter.since(before);
+    if (seen.has(id)) {
+      perDuplicate.add(cost);
+    } else {
+      perNew.add(cost);
       const type = String((event as { type: string }).type);
-      byType.set(type, [...(byType.get(type) ?? []), cost]);
+      const tally = byType.get(type) ?? new MeterTally();
+      tally.add(cost);
+      byType.set(type, tally);
     }
-    if (index > 0) secretReadsAfterFirst += secretReads - secretsBefore;
+    if (index > 0) secretReadsAfterFirst += secretReads() - secretsBefore;
     seen.add(id);
   }
   const elapsedMs = performance.now() - started;
 
   const sorted = [...latencies].sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const result = {
+  const newEvents = perNew.perSample();
+  const duplicates = perDuplicate.perSample();
+  return {
+    tenant: tenant.tenantId,
     events: stream.length,
-    newEvents: perNew.length,
-    duplicates: perDuplicate.length,
+    newEvents: newEvents.samples,
+    duplicates: duplicates.samples,
     eventsPerSecond: Math.round((stream.length / elapsedMs) * 1000),
     latencyMs: { p50: round(pct(50)), p99: round(pct(99)), max: round(sorted.at(-1) ?? 0) },
     cpuMsPerEvent: cpuSummary(cpuMs),
-    dynamoDbRequestsPerNewEvent: { mean: round(mean(perNew)), max: Math.max(...perNew) },
-    dynamoDbRequestsPerDuplicate: { mean: round(mean(perDuplicate)), max: Math.max(...perDuplicate) },
+    dynamoDbRequestsPerNewEvent: newEvents,
+    dynamoDbRequestsPerDuplicate: duplicates,
     dynamoDbRequestsPerNewEventByType: Object.fromEntries(
-      [...byType].map(([type, costs]) => [
-        type,
-        { events: costs.length, mean: round(mean(costs)), max: Math.max(...costs) },
-      ]),
+      [...byType].map(([type, tally]) => {
+        const { samples, mean, max } = tally.perSample();
+        return [type, { events: samples, mean, max }];
+      }),
     ),
-    secretsManagerReads: { total: secretReads, afterFirstEvent: secretReadsAfterFirst },
-    stripeApiCalls: stripe.requests.length - stripeCallsBefore,
-    rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+    secretsManagerReadsAfterFirstEvent: secretReadsAfterFirst,
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-
-  await stripe.stop();
-  await dynalite.close();
-  await rm(secretsDir, { recursive: true, force: true });
 }
 
 /** 1,818 unique events, 10 % of positions moved later (out of order), 182 duplicates (10 % of 2,000). */
@@ -216,7 +285,5 @@ function cpuSummary(values: readonly number[]) {
     note: "this process's user + system CPU during each handler call (dynalite runs in a child process)",
   };
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 await main();
