@@ -73,30 +73,39 @@ for (const fn of grantCoverage(roles, usage)) {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * One Vitest for every mutated run: its Vite server and transforms stay warm, and each run hands
- * the workers the grant to leave out through `provide` (read by test/support/iam/iam-model.ts).
+ * One Vitest per lane for all its mutated runs: its Vite server and transforms stay warm, and
+ * each run hands the workers the grant to leave out through `provide` (read by
+ * test/support/iam/iam-model.ts). Lanes run side by side (`IAM_MUTATION_LANES`, default 2: the
+ * runs wait on dynalite and the fake Stripe as much as they compute), each with its own Vitest,
+ * so a `provide` never reaches another lane's run.
  */
 // The runs' own records go to a scratch folder: the test run's must survive them.
 process.env.IAM_USAGE_DIR = join(work, 'usage');
+const LANES = Math.max(1, Math.min(4, Number(process.env.IAM_MUTATION_LANES ?? 2) || 1));
 const startVitest = () =>
   createVitest(
     'test',
     { watch: false, reporters: [{}], silent: true, env: { POWERTOOLS_LOG_LEVEL: 'SILENT' } },
     {},
   );
-let vitest = await startVitest();
+
+interface Lane {
+  vitest: Awaited<ReturnType<typeof startVitest>>;
+}
 
 /** A long series of runs can leave one Vitest unable to run a test that passes: start afresh. */
-async function restartVitest(): Promise<void> {
-  await vitest.close();
-  vitest = await startVitest();
+async function restartVitest(lane: Lane): Promise<void> {
+  await lane.vitest.close();
+  lane.vitest = await startVitest();
 }
 
 async function run(
+  lane: Lane,
   mutationId: string,
   test: Candidate,
   index: number,
 ): Promise<{ failed: number; passed: number; denied: boolean }> {
+  const { vitest } = lane;
   const usageDir = join(work, `usage-${index}`);
   const project = vitest.projects[0];
   if (!project) throw new Error('no vitest project');
@@ -131,14 +140,14 @@ const controls = new Map<string, boolean>();
 const started = Date.now();
 
 /** A test counts only if it passes with the template's own roles: then a failure is the mutation's. */
-async function passesUnmutated(test: Candidate): Promise<boolean> {
+async function passesUnmutated(lane: Lane, test: Candidate): Promise<boolean> {
   const key = `${test.testFile} › ${test.testName}`;
   let passes = controls.get(key);
   if (passes === undefined) {
-    let { failed, passed } = await run('', test, runs++);
+    let { failed, passed } = await run(lane, '', test, runs++);
     if (failed > 0 || passed === 0) {
-      await restartVitest();
-      ({ failed, passed } = await run('', test, runs++));
+      await restartVitest(lane);
+      ({ failed, passed } = await run(lane, '', test, runs++));
     }
     passes = failed === 0 && passed > 0;
     controls.set(key, passes);
@@ -146,17 +155,20 @@ async function passesUnmutated(test: Candidate): Promise<boolean> {
   return passes;
 }
 
-async function lane() {
-  for (const mutation of byPolicy.values()) {
+/** Mutations are taken one at a time from one list, so lanes share the work as it comes. */
+const pending = [...byPolicy.values()];
+
+async function runLane(lane: Lane) {
+  for (let mutation = pending.shift(); mutation; mutation = pending.shift()) {
     const tried: string[] = [];
     let catcher: Candidate | undefined;
     for (const test of mutation.candidates) {
       const where = `${test.testFile} › ${test.testName}`;
-      if (!(await passesUnmutated(test))) {
+      if (!(await passesUnmutated(lane, test))) {
         tried.push(`${where} (fails unmutated)`);
         continue;
       }
-      const { failed, passed, denied } = await run(mutation.ids[0] ?? '', test, runs++);
+      const { failed, passed, denied } = await run(lane, mutation.ids[0] ?? '', test, runs++);
       if (failed > 0 && denied) {
         catcher = test;
         break;
@@ -176,8 +188,10 @@ async function lane() {
     }
   }
 }
-await lane();
-await vitest.close();
+const lanes: Lane[] = [];
+for (let i = 0; i < LANES; i++) lanes.push({ vitest: await startVitest() });
+await Promise.all(lanes.map(runLane));
+for (const lane of lanes) await lane.vitest.close();
 rmSync(work, { recursive: true, force: true });
 console.log(
   `\ntest:iam-mutations: ${caught} grants caught, ${byPolicy.size} distinct mutations, ` +
