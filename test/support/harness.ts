@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -82,6 +82,12 @@ export interface TestApp {
   readonly log: CapturingLog;
   readonly tableName: string;
   readonly dynamoEndpoint: string;
+  /**
+   * The SDK clients every container of this app shares (their middleware stacks are where a
+   * test injects faults, e.g. test/support/fault-injection.ts).
+   */
+  readonly dynamoDb: DynamoDBClient;
+  readonly secretsManager: SecretsManagerClient;
   session(
     identity: TenantIdentity,
     options?: { expiresInSeconds?: number; secret?: string },
@@ -254,6 +260,8 @@ export async function createTestApp(): Promise<TestApp> {
     log,
     tableName,
     dynamoEndpoint,
+    dynamoDb,
+    secretsManager,
     session: (identity, options) => signSession(identity, options),
     async close() {
       await stripe.stop();

@@ -1,3 +1,5 @@
+import { GetParameterError } from '@aws-lambda-powertools/parameters/errors';
+import { InternalServiceError } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
@@ -140,6 +142,41 @@ describe('RateLimitedBackfillSource pacing', () => {
       reason: 'internal error (TypeError)',
     });
     expect(source.stats.retries).toBe(0);
+  });
+
+  it("retries a Secrets Manager outage behind Powertools' GetParameterError (the platform key), then reads", async () => {
+    const time = virtualTime();
+    let calls = 0;
+    const keyOutage: StripeBackfillSource = {
+      async listPage() {
+        calls += 1;
+        if (calls <= 2) {
+          const outage = new InternalServiceError({
+            $metadata: { httpStatusCode: 500 },
+            message: 'server side',
+          });
+          throw new GetParameterError(outage.message, { cause: outage });
+        }
+        return PAGE;
+      },
+    };
+    const source = new RateLimitedBackfillSource(keyOutage, limits(time));
+    await expect(source.listPage('customers', REQUEST)).resolves.toEqual(PAGE);
+    expect(source.stats.retries).toBe(2);
+  });
+
+  it('still calls a wrapped error that is not from AWS permanent', async () => {
+    const time = virtualTime();
+    const broken: StripeBackfillSource = {
+      async listPage() {
+        throw new GetParameterError('bad', { cause: new TypeError('x is undefined') });
+      },
+    };
+    const source = new RateLimitedBackfillSource(broken, limits(time));
+    await expect(source.listPage('customers', REQUEST)).rejects.toMatchObject({
+      retryable: false,
+      reason: 'internal error (GetParameterError)',
+    });
   });
 });
 

@@ -246,7 +246,7 @@ function classify(error: unknown): Verdict {
     const network =
       type === 'StripeConnectionError' ||
       e?.type === 'StripeConnectionError' ||
-      e2?.$metadata !== undefined ||
+      fromAws(error) ||
       ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(
         String(e?.code),
       );
@@ -255,4 +255,19 @@ function classify(error: unknown): Verdict {
       : { kind: 'permanent', reason: `internal error (${String(e2?.name ?? 'unknown')})` };
   }
   return { kind: 'permanent', reason: `Stripe ${status} ${type}` };
+}
+
+/**
+ * An AWS SDK error (it carries `$metadata`), or one wrapped around it: Powertools' parameter
+ * providers rethrow a Secrets Manager failure as `GetParameterError` with the SDK's error as its
+ * `cause`, and an outage while reading the platform key must be retried like a dropped
+ * connection, not fail the run for good.
+ */
+function fromAws(error: unknown): boolean {
+  let current = error as { $metadata?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (current.$metadata !== undefined) return true;
+    current = current.cause as typeof current;
+  }
+  return false;
 }
