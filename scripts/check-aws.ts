@@ -9,7 +9,8 @@
  * `--quiet` prints only the summary and the problems.
  */
 import { grantCoverage, readUsage } from '../test/support/iam/grant-coverage.ts';
-import { boundRoles, synthesizeRolePolicies } from '../test/support/iam/template-roles.ts';
+import { synthesizeRolePolicies } from '../test/support/iam/synthesize-role-policies.ts';
+import { boundRoles } from '../test/support/iam/template-roles.ts';
 import { IAM_USAGE_DIR } from '../test/support/iam/usage-dir.ts';
 
 const quiet = process.argv.includes('--quiet');

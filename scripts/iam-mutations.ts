@@ -15,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { createVitest, type TestSpecification } from 'vitest/node';
 import { grantCoverage, readDurations, readUsage } from '../test/support/iam/grant-coverage.ts';
 import { withoutGrant } from '../test/support/iam/grant-mutations.ts';
-import { boundRoles, synthesizeRolePolicies } from '../test/support/iam/template-roles.ts';
+import { synthesizeRolePolicies } from '../test/support/iam/synthesize-role-policies.ts';
+import { boundRoles } from '../test/support/iam/template-roles.ts';
 import { IAM_USAGE_DIR } from '../test/support/iam/usage-dir.ts';
 
 const OUTSIDE_A_TEST = '(outside a test)';

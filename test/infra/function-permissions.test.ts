@@ -18,7 +18,8 @@ import { EVENT_SOURCE_ACTIONS, QUEUE_URL_VARIABLES } from '#infra/function-permi
 import { flatten } from '#infra/nag-findings.ts';
 import { tableArn as iamTableArn, queueArn } from '#test/support/iam/aws-requests.ts';
 import { evaluate, type PolicyStatement } from '#test/support/iam/policy-evaluator.ts';
-import { boundRoles, STABLE_NAMES, synthesizeRolePolicies } from '#test/support/iam/template-roles.ts';
+import { synthesizeRolePolicies } from '#test/support/iam/synthesize-role-policies.ts';
+import { boundRoles, STABLE_NAMES } from '#test/support/iam/template-roles.ts';
 
 /**
  * The roles as the template writes them. What each grant is *for* is proved by the IAM-enforced

@@ -2,7 +2,8 @@ import 'vitest';
 import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { startDynalite } from '#shared/adapters/local/dynalite-server.ts';
-import { type RolePolicies, synthesizeRolePolicies } from './iam/template-roles.ts';
+import { synthesizeRolePolicies } from './iam/synthesize-role-policies.ts';
+import type { RolePolicies } from './iam/template-roles.ts';
 import { IAM_USAGE_DIR } from './iam/usage-dir.ts';
 
 declare module 'vitest' {
