@@ -304,7 +304,9 @@ describe('resuming', () => {
 
 describe('backfillStripeData', () => {
   it('is the product document entry point: resolves to the counters, throws when it gives up', async () => {
-    const { backfillStripeData, BackfillFailedError } = await import('#shared/backfill-stripe-data.ts');
+    const { backfillStripeData, BackfillFailedError } = await import(
+      '#functions/commons/backfill-stripe-data.ts'
+    );
     const clinic = await connectedClinic(app, 'tenant_a', ACCOUNT, SIZE);
     const deps = { ...backfillDeps(app), backfillQueue: app.queues };
     const result = await backfillStripeData('tenant_a', { deps });

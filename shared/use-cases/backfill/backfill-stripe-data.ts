@@ -1,15 +1,15 @@
-import type { BackfillProgress, BackfillResult } from './ports/backfill-status-store.ts';
-import {
-  type ProcessBackfillJobDeps,
-  processBackfillJob,
-} from './use-cases/backfill/process-backfill-job.ts';
-import { DEFAULT_BACKFILL_DAYS } from './use-cases/backfill/request-backfill.ts';
+import type { BackfillProgress, BackfillResult } from '../../ports/backfill-status-store.ts';
+import { type ProcessBackfillJobDeps, processBackfillJob } from './process-backfill-job.ts';
+import { DEFAULT_BACKFILL_DAYS } from './request-backfill.ts';
 
 export interface BackfillStripeDataOptions {
   readonly days?: number;
-  /** The stores and Stripe source; by default the deployed ones, from the environment. */
-  readonly deps?: ProcessBackfillJobDeps;
   readonly onProgress?: (progress: BackfillProgress) => void;
+}
+
+export interface BackfillStripeDataInput extends BackfillStripeDataOptions {
+  /** The stores and the Stripe source (functions/commons/backfill-stripe-data.ts gives the deployed ones). */
+  readonly deps: ProcessBackfillJobDeps;
 }
 
 export interface BackfillStripeDataResult extends BackfillResult {
@@ -24,16 +24,17 @@ export class BackfillFailedError extends Error {
 }
 
 /**
- * The product document's entry point: `await backfillStripeData(tenantId)` imports the tenant's
+ * The product document's entry point (with the deployed stores:
+ * functions/commons/backfill-stripe-data.ts): `backfillStripeData(tenantId, { deps })` imports the tenant's
  * last `days` (90) days in this process, resuming across as many time slices as it needs, and
  * resolves to `{customersUpserted, subscriptionsCreated, ordersCreated, …}`. It throws
  * `BackfillFailedError` when the backfill gives up, and refuses while another run is active.
  */
 export async function backfillStripeData(
   tenantId: string,
-  options: BackfillStripeDataOptions = {},
+  options: BackfillStripeDataInput,
 ): Promise<BackfillStripeDataResult> {
-  const deps = options.deps ?? (await deployedDependencies());
+  const { deps } = options;
   let job = { tenantId, days: options.days ?? DEFAULT_BACKFILL_DAYS } as {
     tenantId: string;
     days: number;
@@ -64,11 +65,4 @@ export async function backfillStripeData(
         throw new BackfillFailedError('Another worker holds this backfill run');
     }
   }
-}
-
-async function deployedDependencies(): Promise<ProcessBackfillJobDeps> {
-  // The composition root lives with the functions; loaded only when no stores were given.
-  const { createAwsDependencies } = await import('../functions/commons/aws-dependencies.ts');
-  const deps = createAwsDependencies(process.env);
-  return { ...deps, source: deps.backfillSource };
 }
