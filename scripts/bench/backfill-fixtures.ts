@@ -17,9 +17,9 @@ import { randomUUID } from 'node:crypto';
 import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
 import type { BackfillPhase } from '#shared/ports/stripe-backfill-source.ts';
-import { FakeStripe, type FakeStripeStats } from '../../test/fake-stripe/fake-stripe-server.ts';
-import { type ClinicExpectation, countObjects, seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
-import type { StripeObject } from '../../test/fixtures/stripe-objects.ts';
+import { FakeStripe, type FakeStripeStats } from '../stripe-emulator/fake-stripe-server.ts';
+import { type ClinicExpectation, countObjects, seedClinic } from '../stripe-emulator/seed-clinic.ts';
+import type { StripeObject } from '../stripe-emulator/stripe-objects.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 
 /** Sent to the parent in {@link FixturesReady} (the parent imports only types from here). */

@@ -67,12 +67,12 @@ import {
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import { createReconcileWorker } from '../../functions/reconcile-worker.ts';
 import { RECONCILE_INTERVAL } from '../../infra/reconcile-schedule.ts';
-import { FakeStripe, type StripeObject } from '../../test/fake-stripe/fake-stripe-server.ts';
-import { current, stripeEvent } from '../../test/fixtures/stripe-objects.ts';
 import { InMemorySqs } from '../../test/support/aws-stand-ins.ts';
 import { queueUrl } from '../../test/support/iam/aws-requests.ts';
 import { sqsEvent } from '../../test/support/sqs-event.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
+import { FakeStripe, type StripeObject } from '../stripe-emulator/fake-stripe-server.ts';
+import { current, stripeEvent } from '../stripe-emulator/stripe-objects.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 import { DynamoMeter, type MeterSnapshot, MeterTally, round, sortedRecord } from './dynamo-meter.ts';
 

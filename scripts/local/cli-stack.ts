@@ -12,7 +12,7 @@ import { ConfigError } from '#shared/errors/config-error.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
-import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
+import { FakeStripe } from '../stripe-emulator/fake-stripe-server.ts';
 import { acquireDataDirLock, DataDirInUseError, isProcessAlive, readDataDirHolder } from './data-dir-lock.ts';
 import { type DevStackState, localDataDir, readDevStackState } from './dev-stack-state.ts';
 import { createLocalDependencies } from './local-dependencies.ts';

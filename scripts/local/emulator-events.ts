@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AccountData } from '../../test/fake-stripe/account-data.ts';
+import type { AccountData } from '../stripe-emulator/account-data.ts';
 import {
   application,
   current,
@@ -7,7 +7,7 @@ import {
   list,
   type StripeObject,
   stripeEvent,
-} from '../../test/fixtures/stripe-objects.ts';
+} from '../stripe-emulator/stripe-objects.ts';
 
 /**
  * The events the local Stripe emulator can fire at the Connect webhook endpoint, each with the

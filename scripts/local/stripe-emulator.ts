@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeStripe } from '../../test/fake-stripe/fake-stripe-server.ts';
-import { seedClinic } from '../../test/fake-stripe/seed-clinic.ts';
-import { sign } from '../../test/support/stripe-signature.ts';
+import { FakeStripe } from '../stripe-emulator/fake-stripe-server.ts';
+import { seedClinic } from '../stripe-emulator/seed-clinic.ts';
+import { sign } from '../stripe-emulator/stripe-signature.ts';
 import { renderEmulatorDashboard } from './emulator-dashboard.ts';
 import {
   buildEmulatorEvents,

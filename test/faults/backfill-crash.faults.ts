@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
-import { seedClinic } from '../fake-stripe/seed-clinic.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { seedClinic } from '../../scripts/stripe-emulator/seed-clinic.ts';
 import { type DevStack, killAllDevStacks, sleep, startDevStack } from './support/dev-stack-process.ts';
 import {
   type BackfillView,

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
 import { eventStream, shuffledWithDuplicates } from '../support/event-stream.ts';
 import { type Answer, deliver, deliverUntilAccepted, inPool } from './support/deliveries.ts';
 import { type DevStack, killAllDevStacks, startDevStack } from './support/dev-stack-process.ts';

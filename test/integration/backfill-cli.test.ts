@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackfillCli } from '../../scripts/local/backfill-cli.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
-import { seedClinic } from '../fake-stripe/seed-clinic.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { seedClinic } from '../../scripts/stripe-emulator/seed-clinic.ts';
 
 /** `npm run backfill` as a user runs it: a child process, next to a running `npm run dev`. */
 let stripe: FakeStripe;

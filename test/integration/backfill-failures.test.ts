@@ -13,7 +13,7 @@ import {
 } from '#shared/adapters/stripe/rate-limited-backfill-source.ts';
 import type { BackfillStatusStore } from '#shared/ports/backfill-status-store.ts';
 import { BACKFILL_MAX_RECEIVES } from '../../functions/routes.ts';
-import { stripeEvent } from '../fixtures/stripe-objects.ts';
+import { stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { createBackfillWorker, requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';

@@ -7,7 +7,7 @@ import {
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import type { ChangeJournal, JournalEntry } from '#shared/ports/change-journal.ts';
-import { stripeEvent } from '../fixtures/stripe-objects.ts';
+import { stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { type Handlers, handlersFor } from '../support/handlers.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StripeObject } from '../fake-stripe/fake-stripe-server.ts';
-import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import type { StripeObject } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { createReconcileWorker } from '../support/as-deployed.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import {

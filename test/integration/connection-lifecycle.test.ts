@@ -1,6 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeEvent } from '../fixtures/stripe-objects.ts';
+import { stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
+import { sign } from '../../scripts/stripe-emulator/stripe-signature.ts';
 import { createRevocationWorker } from '../support/as-deployed.ts';
 import { bearer, beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 import {
@@ -12,7 +13,6 @@ import {
   tenantB,
 } from '../support/harness.ts';
 import { sqsEvent } from '../support/sqs-event.ts';
-import { sign } from '../support/stripe-signature.ts';
 
 const WHSEC = `whsec_${'Ab1+/=_-'.repeat(4)}`;
 

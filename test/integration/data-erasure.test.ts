@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
-import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import {
   createBackfillRequestHandler,
   createErasureWorker,

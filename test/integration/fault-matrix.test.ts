@@ -22,8 +22,13 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import type { RevocationJob } from '#shared/ports/job-queues.ts';
-import type { Fault as StripeFault, StripeObject } from '../fake-stripe/fake-stripe-server.ts';
-import { CONNECTED_ACCOUNT_ID, current, stripeEvent, T0 } from '../fixtures/stripe-objects.ts';
+import type { Fault as StripeFault, StripeObject } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import {
+  CONNECTED_ACCOUNT_ID,
+  current,
+  stripeEvent,
+  T0,
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 import {
   createBackfillWorker,
   createErasureWorker,

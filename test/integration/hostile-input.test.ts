@@ -16,7 +16,7 @@ import {
   list,
   stripeEvent,
   T0,
-} from '../fixtures/stripe-objects.ts';
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { bearer, beginConnect, callbackQuery, type Handlers, handlersFor } from '../support/handlers.ts';
 import { CONNECT_WEBHOOK_SECRET, createTestApp, type TestApp, tenantA } from '../support/harness.ts';
 import { connectWithSecret, readAll, sign } from '../support/webhook-helpers.ts';

@@ -4,7 +4,7 @@ import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.
 import { StripeSignatureVerifier } from '#shared/adapters/stripe/stripe-signature-verifier.ts';
 import type { RecordStore } from '#shared/ports/record-store.ts';
 import { StripeWebhookReceiver } from '#shared/use-cases/receive-stripe-webhook.ts';
-import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { CONNECTED_ACCOUNT_ID, current, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import { CONNECT_WEBHOOK_SECRET, createTestApp, type TestApp, tenantA } from '../support/harness.ts';
 import { asFunction } from '../support/iam/iam-enforcement.ts';

@@ -2,8 +2,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
-import { current, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { current, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { CookieBrowser as Browser } from '../support/cookie-browser.ts';
 import { sign } from '../support/webhook-helpers.ts';
 

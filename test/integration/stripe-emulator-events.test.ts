@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMULATOR_EVENT_TYPES } from '../../scripts/local/emulator-events.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import type { FireResult } from '../../scripts/local/stripe-emulator.ts';
-import { PHI } from '../fixtures/stripe-objects.ts';
+import { PHI } from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { CookieBrowser, connectThroughEmulator, waitForBackfill } from '../support/cookie-browser.ts';
 
 /**

@@ -4,9 +4,9 @@ import type { RateLimitOptions } from '#shared/adapters/stripe/stripe-read-pacer
 import { lazyPlatformClient, StripeSdkEventSource } from '#shared/adapters/stripe/stripe-sdk-event-source.ts';
 import { StripeReadError } from '#shared/errors/stripe-read-error.ts';
 import type { EventsPageRequest } from '#shared/ports/stripe-event-source.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
-import { happenAtStripe } from '../fake-stripe/stripe-activity.ts';
-import { current, type StripeObject, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { happenAtStripe } from '../../scripts/stripe-emulator/stripe-activity.ts';
+import { current, type StripeObject, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 /**
  * The Events API adapter through the real `stripe` SDK over HTTP to the fake Stripe: one page

@@ -9,7 +9,7 @@ import {
   PHI_STRINGS,
   stripeEvent,
   T0,
-} from '../fixtures/stripe-objects.ts';
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import { CONNECT_WEBHOOK_SECRET, createTestApp, type TestApp, tenantA, tenantB } from '../support/harness.ts';
 import { connectWithSecret, readAll, sign } from '../support/webhook-helpers.ts';

@@ -8,7 +8,7 @@ import type { StripeIntegration } from '#shared/domain/integration.ts';
 import type { JournalEntry } from '#shared/ports/change-journal.ts';
 import type { ApplyOutcome, RecordStore, RunCounts } from '#shared/ports/record-store.ts';
 import type { RunBackfillDeps } from '#shared/use-cases/backfill/run-backfill.ts';
-import { type SeededClinic, seedClinic } from '../fake-stripe/seed-clinic.ts';
+import { type SeededClinic, seedClinic } from '../../scripts/stripe-emulator/seed-clinic.ts';
 import type { TestApp } from './harness.ts';
 
 export const FAST_RETRIES: RateLimitOptions = {

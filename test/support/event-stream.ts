@@ -1,4 +1,4 @@
-import { current, legacy, stripeEvent, T0 } from '../fixtures/stripe-objects.ts';
+import { current, legacy, stripeEvent, T0 } from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 type Event = Record<string, unknown>;
 

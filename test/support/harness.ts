@@ -22,7 +22,7 @@ import type {
 import type { Log } from '#shared/ports/log.ts';
 import { createAwsDependencies } from '../../functions/commons/aws-dependencies.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
 import { InMemorySecretsManager, InMemorySqs } from './aws-stand-ins.ts';
 import { dynamoDbRequests, secretsManagerRequests, sqsRequests } from './iam/aws-requests.ts';
 import { enforceIam } from './iam/iam-enforcement.ts';

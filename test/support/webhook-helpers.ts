@@ -1,10 +1,10 @@
+import { sign as signPayload } from '../../scripts/stripe-emulator/stripe-signature.ts';
 import type { Handlers } from './handlers.ts';
 import { bearer, beginConnect, callbackQuery } from './handlers.ts';
 import { CONNECT_WEBHOOK_SECRET, type TestApp } from './harness.ts';
 import { asFunction } from './iam/iam-enforcement.ts';
-import { sign as signPayload } from './stripe-signature.ts';
 
-export { sign } from './stripe-signature.ts';
+export { sign } from '../../scripts/stripe-emulator/stripe-signature.ts';
 
 /** Connects a tenant through the real OAuth handlers and configures its webhook secret. */
 export async function connectWithSecret(

@@ -7,9 +7,18 @@ import {
   type StripeEmulator,
   startStripeEmulator,
 } from '../../scripts/local/stripe-emulator.ts';
-import { EVENT_RETENTION_SECONDS, FakeStripe, PLATFORM } from '../fake-stripe/fake-stripe-server.ts';
-import { happenAtStripe } from '../fake-stripe/stripe-activity.ts';
-import { current, DAY, type StripeObject, stripeEvent } from '../fixtures/stripe-objects.ts';
+import {
+  EVENT_RETENTION_SECONDS,
+  FakeStripe,
+  PLATFORM,
+} from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { happenAtStripe } from '../../scripts/stripe-emulator/stripe-activity.ts';
+import {
+  current,
+  DAY,
+  type StripeObject,
+  stripeEvent,
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 /**
  * The fake Stripe's Events API (`GET /v1/events`, `GET /v1/events/:id`) per connected account,

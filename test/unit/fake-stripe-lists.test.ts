@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { COLLECTION_NAMES } from '../fake-stripe/account-data.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
+import { COLLECTION_NAMES } from '../../scripts/stripe-emulator/account-data.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
 import {
   CLINIC_PHI_MARKER,
   countObjects,
@@ -9,8 +9,8 @@ import {
   expectedImports,
   type SeedClinicOptions,
   seedClinic,
-} from '../fake-stripe/seed-clinic.ts';
-import { current, DAY, type StripeObject } from '../fixtures/stripe-objects.ts';
+} from '../../scripts/stripe-emulator/seed-clinic.ts';
+import { current, DAY, type StripeObject } from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 /**
  * The fake Stripe's list endpoints, driven by the real SDK (no mocked SDK methods), and the

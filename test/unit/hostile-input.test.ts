@@ -14,7 +14,7 @@ import {
   MAX_STRIPE_ID_LENGTH,
 } from '#shared/domain/stripe-ids.ts';
 import { matchPath, parseRequestUrl } from '../../scripts/local/api-gateway-event.ts';
-import { current, legacy, stripeEvent } from '../fixtures/stripe-objects.ts';
+import { current, legacy, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 /** DynamoDB's limit on a sort key, in UTF-8 bytes. */
 const SORT_KEY_LIMIT = 1024;

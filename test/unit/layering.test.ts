@@ -33,6 +33,22 @@ describe('layering: what each folder may import', () => {
     expect(upward).toEqual([]);
   });
 
+  it('the local stack, the Stripe emulator and the CLIs import nothing from test/', () => {
+    // The benchmarks, check:aws and test:iam-mutations are the tests' own tooling: they drive the
+    // tests' stand-ins and read the IAM model there.
+    const testTooling = (file: string) =>
+      file.startsWith('scripts/bench/') ||
+      ['scripts/check-aws.ts', 'scripts/iam-mutations.ts'].includes(file);
+    const intoTests = sources('scripts')
+      .filter((file) => !testTooling(relative(ROOT, file)))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((specifier) => reachesInto(file, specifier, 'test'))
+          .map((specifier) => `${relative(ROOT, file)} imports ${specifier}`),
+      );
+    expect(intoTests).toEqual([]);
+  });
+
   it('shared/domain/ imports no AWS SDK, no Stripe SDK and no adapter', () => {
     const impure = sources('shared/domain').flatMap((file) =>
       importsOf(file)

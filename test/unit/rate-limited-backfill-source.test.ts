@@ -5,8 +5,8 @@ import { RateLimitedBackfillSource } from '#shared/adapters/stripe/rate-limited-
 import { createStripeClient } from '#shared/adapters/stripe/stripe-client.ts';
 import { StripeSdkBackfillSource } from '#shared/adapters/stripe/stripe-sdk-backfill-source.ts';
 import type { ListPage, StripeBackfillSource } from '#shared/ports/stripe-backfill-source.ts';
-import { FakeStripe } from '../fake-stripe/fake-stripe-server.ts';
-import { seedClinic } from '../fake-stripe/seed-clinic.ts';
+import { FakeStripe } from '../../scripts/stripe-emulator/fake-stripe-server.ts';
+import { seedClinic } from '../../scripts/stripe-emulator/seed-clinic.ts';
 
 const REQUEST = { stripeAccountId: 'acct_1Pace', createdGte: 0, startingAfter: undefined };
 const PAGE: ListPage = { data: [], hasMore: false };

@@ -29,7 +29,7 @@ import {
   stripeEvent,
   T0,
   without,
-} from '#test/fixtures/stripe-objects.ts';
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 const EVENT_CREATED = T0 + 4_000;
 

@@ -1,4 +1,4 @@
-import { sign } from '../../support/stripe-signature.ts';
+import { sign } from '../../../scripts/stripe-emulator/stripe-signature.ts';
 import { sleep } from './dev-stack-process.ts';
 
 /** One HTTP attempt at a webhook delivery, as Stripe's sender sees it. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DevStackState } from '../../../scripts/local/dev-stack-state.ts';
-import type { FakeStripe } from '../../fake-stripe/fake-stripe-server.ts';
+import type { FakeStripe } from '../../../scripts/stripe-emulator/fake-stripe-server.ts';
 
 /**
  * `npm run dev` as a child process in its own process group, pointed at a fake Stripe that lives

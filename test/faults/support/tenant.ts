@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import { LOCAL_TABLE_NAME } from '../../../scripts/local/local-stack.ts';
-import type { FakeStripe } from '../../fake-stripe/fake-stripe-server.ts';
+import type { FakeStripe } from '../../../scripts/stripe-emulator/fake-stripe-server.ts';
 import { CookieBrowser } from '../../support/cookie-browser.ts';
 import { sleep } from './dev-stack-process.ts';
 

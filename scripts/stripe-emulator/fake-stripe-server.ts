@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StripeObject } from '../fixtures/stripe-objects.ts';
 import {
   AccountData,
   type Collection,
@@ -10,8 +9,8 @@ import {
   type SeedObjects,
   type StoreName,
 } from './account-data.ts';
+import type { StripeObject } from './stripe-objects.ts';
 
-export type { StripeObject } from '../fixtures/stripe-objects.ts';
 export {
   AccountData,
   type CollectionName,
@@ -19,6 +18,7 @@ export {
   EventLog,
   type SeedObjects,
 } from './account-data.ts';
+export type { StripeObject } from './stripe-objects.ts';
 
 /**
  * A fake Stripe that speaks HTTP like Stripe does, for the real `stripe` SDK to talk to.

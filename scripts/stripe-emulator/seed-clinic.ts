@@ -1,5 +1,5 @@
-import { current, DAY, legacy, type StripeObject } from '../fixtures/stripe-objects.ts';
 import { COLLECTION_NAMES, type CollectionName, idOf, type SeedObjects } from './account-data.ts';
+import { current, DAY, legacy, type StripeObject } from './stripe-objects.ts';
 
 /**
  * A realistic, deterministic Stripe account of a clinic, in the current API shape, for backfill

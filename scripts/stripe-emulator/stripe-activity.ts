@@ -1,6 +1,6 @@
-import { buildEmulatorEvents, type EmulatorEventName } from '../../scripts/local/emulator-events.ts';
-import type { StripeObject } from '../fixtures/stripe-objects.ts';
+import { buildEmulatorEvents, type EmulatorEventName } from '../local/emulator-events.ts';
 import type { FakeStripe } from './fake-stripe-server.ts';
+import type { StripeObject } from './stripe-objects.ts';
 
 /**
  * Something happens in a connected account at Stripe: its data at the fake changes as `type`

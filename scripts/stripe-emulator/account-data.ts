@@ -1,4 +1,4 @@
-import type { StripeObject } from '../fixtures/stripe-objects.ts';
+import type { StripeObject } from './stripe-objects.ts';
 
 /**
  * The objects one Stripe account holds, as the fake Stripe serves them from its list and
