@@ -35,7 +35,7 @@ import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { loadConfig } from '#shared/config/config.ts';
 import type { StripeIntegration } from '#shared/domain/integration.ts';
-import { parseStripeEvent } from '#shared/domain/stripe-event-mapping.ts';
+import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { applyStripeEvent } from '#shared/use-cases/apply-stripe-event.ts';
 import { type ErasureOutcome, eraseTenantData } from '#shared/use-cases/data/erase-tenant-data.ts';

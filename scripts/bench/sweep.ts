@@ -54,7 +54,7 @@ import { InProcessQueues } from '#shared/adapters/local/in-process-queues.ts';
 import { SqsErasureQueue, SqsReconcileQueue } from '#shared/adapters/queue/sqs-job-queues.ts';
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { type Config, loadConfig } from '#shared/config/config.ts';
-import { parseStripeEvent } from '#shared/domain/stripe-event-mapping.ts';
+import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
 import type { Clock } from '#shared/ports/clock.ts';
 import type { EventLedger } from '#shared/ports/event-ledger.ts';
 import type { TenantDataStore } from '#shared/ports/tenant-data-store.ts';

@@ -1,6 +1,5 @@
 import { subscriptionMrr } from './mrr.ts';
 import type {
-  BillingInterval,
   CustomerRecord,
   EventMapping,
   OrderRecord,
@@ -10,15 +9,39 @@ import type {
   SubscriptionRecord,
 } from './records.ts';
 import {
-  isImpossibleStripeId,
-  isStripeAccountId,
-  isStripeEventId,
-  isStripeObjectId,
-  MAX_STRIPE_ID_LENGTH,
-} from './stripe-ids.ts';
+  isPlainObject,
+  MalformedPayloadError,
+  readAmount,
+  readFieldId,
+  readId,
+  readInterval,
+  readIntervalCount,
+  readOptionalAmount,
+  readOptionalBoolean,
+  readOptionalObject,
+  readOptionalString,
+  readQuantity,
+  readReference,
+  readTimestamp,
+  readUnitAmount,
+  whenWellFormed,
+} from './stripe-payload-readers.ts';
+import type {
+  ChargePayload,
+  CustomerPayload,
+  InvoicePayload,
+  InvoicePaymentPayload,
+  PaymentIntentPayload,
+  PlanPayload,
+  PricePayload,
+  SubscriptionItemPayload,
+  SubscriptionPayload,
+} from './stripe-payload-types.ts';
 
 /**
  * Stripe event → record changes (design §3 "Webhooks", "Record fields", "Stripe API versions").
+ * The envelope is checked first (stripe-event-envelope.ts); the payload shapes read here are in
+ * stripe-payload-types.ts and the field readers in stripe-payload-readers.ts.
  *
  * Pure: no I/O, no clock, no `stripe` package. Payloads arrive rendered in the API version of the
  * endpoint that received them, which is not necessarily the SDK's (`2026-10-28.endive`), so every
@@ -82,87 +105,11 @@ export type IgnoredReason =
   /** `data.object` lacks a field the event type needs, or has one of the wrong type. */
   | `malformed_${MappedStripeObjectType}`;
 
-const MAX_EVENT_TYPE_LENGTH = 100;
 /**
- * Status words and currency codes are a few letters, and Stripe allows 20 items a subscription.
- * Bounds far above both keep a record (and its journal entry) under DynamoDB's 400 KB item limit
- * whatever a 2 MiB body holds.
+ * Stripe allows 20 items a subscription: a bound far above keeps a record (and its journal entry)
+ * under DynamoDB's 400 KB item limit whatever a 2 MiB body holds.
  */
-const MAX_WORD_LENGTH = 100;
 const MAX_SUBSCRIPTION_ITEMS = 250;
-/** `Date` accepts ±8.64e15 ms; anything beyond makes `toISOString` throw. */
-const MAX_EPOCH_SECONDS = 8.64e12;
-
-type JsonObject = Record<string, unknown>;
-
-function isObjectLike(value: unknown): value is object {
-  return typeof value === 'object' && value !== null;
-}
-
-function isPlainObject(value: unknown): value is JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return false;
-  }
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
-/**
- * Reads the envelope of a parsed webhook body. Returns `undefined` unless the value is a Stripe
- * event: `object: 'event'`, an `evt_` id, a type, a positive integer `created`, a boolean
- * `livemode` and an object `data.object`. `account` (set on Connect deliveries) and
- * `api_version` become `null` when absent; a value of the wrong type for either also rejects
- * the event, since routing (`account`) must not guess.
- *
- * The values that become DynamoDB keys are checked here, before any ledger or journal write (see
- * stripe-ids.ts): an event id that is not `evt_…`, an `account` that is not `acct_…` and a
- * `data.object.id` that no Stripe id can be (over 255 characters, control characters) reject the
- * body. The mapping checks every id that becomes a key, and ignores the event when one is not
- * key-safe.
- *
- * Call it only after the signature has been verified: it checks shape, not authenticity.
- */
-export function parseStripeEvent(value: unknown): StripeEventEnvelope | undefined {
-  if (!isPlainObject(value) || value.object !== 'event') {
-    return undefined;
-  }
-  const { id, type, created, livemode, data, account, api_version: apiVersion } = value;
-  if (!isStripeEventId(id)) {
-    return undefined;
-  }
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_EVENT_TYPE_LENGTH) {
-    return undefined;
-  }
-  if (typeof created !== 'number' || !Number.isSafeInteger(created) || created <= 0) {
-    return undefined;
-  }
-  if (typeof livemode !== 'boolean') {
-    return undefined;
-  }
-  if (!isPlainObject(data) || !isPlainObject(data.object)) {
-    return undefined;
-  }
-  if (account !== undefined && account !== null && !isStripeAccountId(account)) {
-    return undefined;
-  }
-  // Refused before the ledger; an id that is missing, not a string or merely unusual is the
-  // mapping's `malformed_*`.
-  if (typeof data.object.id === 'string' && isImpossibleStripeId(data.object.id)) {
-    return undefined;
-  }
-  if (apiVersion !== undefined && apiVersion !== null && typeof apiVersion !== 'string') {
-    return undefined;
-  }
-  return {
-    id,
-    type,
-    created,
-    livemode,
-    account: account ?? null,
-    apiVersion: apiVersion ?? null,
-    object: data.object,
-  };
-}
 
 /**
  * Turns one Stripe event into the record changes it asks for. Never throws on a bad payload:
@@ -228,120 +175,6 @@ export function mapInvoiceObject(object: unknown): OrderRecord | undefined {
     const record = toInvoiceOrder(invoice as InvoicePayload, undefined);
     return record.status === 'draft' ? undefined : record;
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Payload shapes. Every field is `unknown`: these document what is read (and in which API
-// versions it appears), the readers below check it.
-
-/** A Customer. `created` is absent from some `customer.deleted` payloads. */
-interface CustomerPayload {
-  readonly id?: unknown;
-  readonly created?: unknown;
-}
-
-/** A Subscription. */
-interface SubscriptionPayload {
-  readonly id?: unknown;
-  readonly status?: unknown;
-  readonly currency?: unknown;
-  /** A customer id, or the Customer when expanded. */
-  readonly customer?: unknown;
-  /** `{object: 'list', data: SubscriptionItem[]}`. */
-  readonly items?: unknown;
-  readonly cancel_at_period_end?: unknown;
-  readonly canceled_at?: unknown;
-  readonly ended_at?: unknown;
-  readonly trial_end?: unknown;
-  readonly created?: unknown;
-  /** Up to `2025-02-24.acacia`; from basil on, each item has its own. */
-  readonly current_period_end?: unknown;
-}
-
-/** A SubscriptionItem. */
-interface SubscriptionItemPayload {
-  /** The Price; absent only from very old payloads, which carry `plan` alone. */
-  readonly price?: unknown;
-  /** The legacy Plan (`amount`, `interval`, `interval_count`, `product`). */
-  readonly plan?: unknown;
-  /** Absent for metered prices: counts as 1. */
-  readonly quantity?: unknown;
-  /** `2025-03-31.basil` and later. */
-  readonly current_period_end?: unknown;
-}
-
-/** A Price (or, with the `amount*` and top-level interval fields, a legacy Plan). */
-interface PricePayload {
-  readonly id?: unknown;
-  readonly currency?: unknown;
-  /** A product id, or the Product when expanded. */
-  readonly product?: unknown;
-  /** `null` for tiered prices. */
-  readonly unit_amount?: unknown;
-  /** A decimal string (or a stripe-node `Decimal`), for sub-cent prices. */
-  readonly unit_amount_decimal?: unknown;
-  /** `{interval, interval_count}`; `null` for one-time prices. */
-  readonly recurring?: unknown;
-}
-
-interface PlanPayload {
-  readonly id?: unknown;
-  readonly currency?: unknown;
-  readonly product?: unknown;
-  readonly amount?: unknown;
-  readonly amount_decimal?: unknown;
-  readonly interval?: unknown;
-  readonly interval_count?: unknown;
-}
-
-/** An Invoice. */
-interface InvoicePayload {
-  readonly id?: unknown;
-  readonly status?: unknown;
-  readonly total?: unknown;
-  readonly amount_due?: unknown;
-  readonly amount_paid?: unknown;
-  readonly currency?: unknown;
-  readonly customer?: unknown;
-  /** Up to `2025-02-24.acacia`. */
-  readonly subscription?: unknown;
-  /** `2025-03-31.basil` and later: `{subscription_details: {subscription}}`. */
-  readonly parent?: unknown;
-  /** Up to `2025-02-24.acacia`. */
-  readonly payment_intent?: unknown;
-  readonly created?: unknown;
-  /** `{paid_at, finalized_at, voided_at, marked_uncollectible_at}`. */
-  readonly status_transitions?: unknown;
-}
-
-/** An InvoicePayment (`2025-03-31.basil` and later). */
-interface InvoicePaymentPayload {
-  readonly id?: unknown;
-  readonly invoice?: unknown;
-  /** `{type: 'payment_intent' | 'charge' | 'payment_record' | …, payment_intent?}`. */
-  readonly payment?: unknown;
-}
-
-/** A PaymentIntent. */
-interface PaymentIntentPayload {
-  readonly id?: unknown;
-  readonly status?: unknown;
-  readonly amount?: unknown;
-  readonly amount_received?: unknown;
-  readonly currency?: unknown;
-  readonly customer?: unknown;
-  /** Up to `2025-02-24.acacia`: the invoice id, or `null` for a payment of no invoice. */
-  readonly invoice?: unknown;
-  readonly created?: unknown;
-}
-
-/** A Charge. */
-interface ChargePayload {
-  readonly id?: unknown;
-  readonly amount_refunded?: unknown;
-  /** Up to `2025-02-24.acacia`. */
-  readonly invoice?: unknown;
-  readonly payment_intent?: unknown;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -584,172 +417,6 @@ function toInvoiceOrder(invoice: InvoicePayload, fallbackStatus: string | undefi
     created: readTimestamp(invoice.created),
     paidAt: readTimestamp(statusTransitions?.paid_at),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Field readers: `undefined` and `null` mean "absent"; a present value of the wrong type throws.
-
-/** Thrown inside this module only; {@link mapStripeEvent} turns it into an ignored outcome. */
-class MalformedPayloadError extends Error {
-  constructor(field: string) {
-    super(`malformed field: ${field}`);
-    this.name = 'MalformedPayloadError';
-  }
-}
-
-function whenWellFormed<T>(object: unknown, map: (object: JsonObject) => T): T | undefined {
-  if (!isPlainObject(object)) {
-    return undefined;
-  }
-  try {
-    return map(object);
-  } catch (error) {
-    if (error instanceof MalformedPayloadError) {
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-/** An object id that may become a record key (`{id}`, `{created}#{id}`): see stripe-ids.ts. */
-function readId(value: unknown): string {
-  if (!isStripeObjectId(value)) {
-    throw new MalformedPayloadError('id');
-  }
-  return value;
-}
-
-/**
- * A price, plan or product id: a field, never a key, and plan and product ids may be ones their
- * owner chose years ago (spaces and all), so only the length is bounded.
- */
-function readFieldId(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_STRIPE_ID_LENGTH) {
-    throw new MalformedPayloadError('id');
-  }
-  return value;
-}
-
-/** An id, or an expanded object's `id`; `null` when absent. */
-function readReference(value: unknown, read: (id: unknown) => string = readId): string | null {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (typeof value === 'string') {
-    return read(value);
-  }
-  if (isPlainObject(value)) {
-    return read(value.id);
-  }
-  throw new MalformedPayloadError('reference');
-}
-
-/** A status word or a currency code: see {@link MAX_WORD_LENGTH}. */
-function readOptionalString(value: unknown): string | null {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (typeof value !== 'string' || value.length > MAX_WORD_LENGTH) {
-    throw new MalformedPayloadError('string');
-  }
-  return value;
-}
-
-function readOptionalBoolean(value: unknown): boolean | null {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (typeof value !== 'boolean') {
-    throw new MalformedPayloadError('boolean');
-  }
-  return value;
-}
-
-function readOptionalObject(value: unknown): JsonObject | null {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (!isPlainObject(value)) {
-    throw new MalformedPayloadError('object');
-  }
-  return value;
-}
-
-/**
- * An amount in minor units: a safe integer. Signed, because an invoice's `total` is negative when
- * proration credits exceed its charges.
- */
-function readAmount(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new MalformedPayloadError('amount');
-  }
-  return value;
-}
-
-/** A subscription item's quantity: a non-negative safe integer (0 is allowed by Stripe). */
-function readQuantity(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new MalformedPayloadError('quantity');
-  }
-  return value;
-}
-
-function readOptionalAmount(value: unknown): number | null {
-  return value === undefined || value === null ? null : readAmount(value);
-}
-
-/**
- * `unit_amount` (or a plan's `amount`), else the rounded decimal variant Stripe sends alongside
- * for sub-cent prices, else `null` (tiered prices have neither). The decimal is a string in JSON;
- * stripe-node may hand it over as a `Decimal`, whose `valueOf` is that string.
- */
-function readUnitAmount(amount: unknown, decimal: unknown): number | null {
-  const integer = readOptionalAmount(amount);
-  if (integer !== null) {
-    return integer;
-  }
-  if (decimal === undefined || decimal === null) {
-    return null;
-  }
-  const text =
-    typeof decimal === 'string' ||
-    typeof decimal === 'number' ||
-    (isObjectLike(decimal) && !Array.isArray(decimal))
-      ? String(decimal).trim()
-      : '';
-  const parsed = Number(text);
-  if (text === '' || !Number.isFinite(parsed) || parsed < 0) {
-    throw new MalformedPayloadError('unit_amount_decimal');
-  }
-  return Math.round(parsed);
-}
-
-const BILLING_INTERVALS: ReadonlySet<string> = new Set<BillingInterval>(['day', 'week', 'month', 'year']);
-
-/** An interval word this code does not know (or none, for a one-time price) is `null`: MRR 0. */
-function readInterval(value: unknown): BillingInterval | null {
-  return typeof value === 'string' && BILLING_INTERVALS.has(value) ? (value as BillingInterval) : null;
-}
-
-function readIntervalCount(value: unknown): number {
-  if (value === undefined || value === null) {
-    return 1;
-  }
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new MalformedPayloadError('interval_count');
-  }
-  return value;
-}
-
-/** Epoch seconds → ISO-8601 UTC; `null` stays `null`. */
-function readTimestamp(value: unknown): string | null {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_EPOCH_SECONDS) {
-    throw new MalformedPayloadError('timestamp');
-  }
-  return new Date(value * 1000).toISOString();
 }
 
 function changes(...list: RecordChange[]): EventMapping {

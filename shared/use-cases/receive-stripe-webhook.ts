@@ -1,5 +1,5 @@
 import type { StripeEventEnvelope } from '../domain/records.ts';
-import { parseStripeEvent } from '../domain/stripe-event-mapping.ts';
+import { parseStripeEvent } from '../domain/stripe-event-envelope.ts';
 import { TENANT_SLUG_PATTERN } from '../domain/tenant.ts';
 import { UnknownEndpointError } from '../errors/unknown-endpoint-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
 import {
   mapCustomerObject,
   mapInvoiceObject,
   mapSubscriptionObject,
-  parseStripeEvent,
 } from '#shared/domain/stripe-event-mapping.ts';
 import {
   isImpossibleStripeId,

@@ -6,13 +6,13 @@ import type {
   StripeEventEnvelope,
   SubscriptionRecord,
 } from '#shared/domain/records.ts';
+import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
 import {
   HANDLED_STRIPE_EVENT_TYPES,
   mapCustomerObject,
   mapInvoiceObject,
   mapStripeEvent,
   mapSubscriptionObject,
-  parseStripeEvent,
 } from '#shared/domain/stripe-event-mapping.ts';
 import {
   CONNECTED_ACCOUNT_ID,

@@ -1,4 +1,5 @@
-import { HANDLED_STRIPE_EVENT_TYPES, parseStripeEvent } from '../../domain/stripe-event-mapping.ts';
+import { parseStripeEvent } from '../../domain/stripe-event-envelope.ts';
+import { HANDLED_STRIPE_EVENT_TYPES } from '../../domain/stripe-event-mapping.ts';
 import { RetryLaterError } from '../../errors/retry-later-error.ts';
 import type { InvocationClock } from '../../ports/event-ledger.ts';
 import type { ReconcileQueue } from '../../ports/job-queues.ts';
