@@ -304,7 +304,7 @@ export const MAX_BACKFILL_CONCURRENCY = Math.floor(
 // ---- Catch-up sweep --------------------------------------------------------------------------
 
 /**
- * Design §3 "Catch-up from the Events API": every connected account is swept every 15 minutes,
+ * README "Catch-up from the Events API": every connected account is swept every 15 minutes,
  * at the onboarding target's scale. The schedule's tick delays each tenant's sweep by a stable
  * whole minute of the spread (shared/use-cases/reconcile/schedule-sweeps.ts), so the sweeps of
  * one tick arrive at an even rate over its first 10 minutes and are done before the next tick.
@@ -395,7 +395,7 @@ export function reconcileTickSeconds(tenants: number = RECONCILE_TARGET.tenants)
  */
 export const ERASURE_ITEMS_PER_SECOND = 500;
 
-/** Design §3: a big tenant holds 100k+ items (records and their histories, journal, ledger). */
+/** README "Data after a disconnect": a big tenant holds 100k+ items (records and their histories, journal, ledger). */
 export const LARGE_TENANT_ITEMS = 100_000;
 
 /** Seconds one worker takes to erase a tenant of `items`: 200 s for a large one. */

@@ -75,7 +75,7 @@ interface FunctionDefinition {
 /**
  * The Stripe Connect connector: an HTTP API with one function per route, the table, the
  * revocation, backfill, erasure and reconcile queues, their workers, the schedule of the
- * catch-up sweep, and the alarms (design §2).
+ * catch-up sweep, and the alarms (README "Architecture").
  */
 export class CompassStripeConnectStack extends Stack {
   readonly storage: Storage;

@@ -12,7 +12,7 @@ export const DEFAULT_CONNECT_WEBHOOK_SECRET_NAME = 'compass-stripe-connect/platf
 
 export interface ConfigParameters {
   /**
-   * Settings every function receives (design §3 "Configuration"). None of them is a secret: the
+   * Settings every function receives (README "Configuration"). None of them is a secret: the
    * platform key is passed by name only (`STRIPE_SECRET_KEY_SECRET_ID`, see function-permissions).
    */
   readonly environment: Readonly<Record<string, string>>;

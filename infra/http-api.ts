@@ -25,7 +25,7 @@ const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   ConnectCallback:
     "Stripe's OAuth redirect lands here from the tenant's browser, which carries no bearer token; the " +
     'request is authorised by the single-use, expiring OAuth state bound to that browser by an HttpOnly ' +
-    'cookie (design §3 "OAuth"), checked by the function.',
+    'cookie (README "How the OAuth flow is protected"), checked by the function.',
   WebhookTenant:
     "Stripe delivers the tenant's events here and cannot send a Compass token; the function verifies the " +
     "Stripe-Signature (HMAC-SHA256 with the tenant's signing secret, 300 s tolerance) on the raw body " +

@@ -48,7 +48,7 @@ export interface QueueWithDlq {
 }
 
 /**
- * The connector's asynchronous work (design §3):
+ * The connector's asynchronous work (README "Architecture"):
  * - revocation: `oauth.deauthorize` calls that failed at disconnect time, retried until they
  *   succeed (the worker re-enqueues with a growing delay; a message that still fails lands in the
  *   DLQ and raises an alarm);

@@ -5,7 +5,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RECONCILE_TARGET } from './capacity-model.ts';
 
-/** Design §3 "Catch-up from the Events API": every connected account is swept this often. */
+/** README "Catch-up from the Events API": every connected account is swept this often. */
 export const RECONCILE_INTERVAL = Duration.seconds(RECONCILE_TARGET.intervalSeconds);
 
 /** The tick's message: the reconcile worker queues one sweep per connected tenant from it. */

@@ -19,7 +19,7 @@ export const tableSchema = {
 
 /**
  * The connector's one DynamoDB table: integrations, OAuth states, the webhook ledger, backfill
- * checkpoints and the synced records (design §4).
+ * checkpoints and the synced records (README "Data").
  */
 export class Storage extends Construct {
   readonly table: TableV2;

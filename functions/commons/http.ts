@@ -16,7 +16,7 @@ export function json(statusCode: number, body: unknown): HttpResponse {
   };
 }
 
-/** Design §3: every 4xx/5xx is `{"error": "...", "message": "..."}`. */
+/** README "Routes": every 4xx/5xx is `{"error": "...", "message": "..."}`. */
 export function jsonError(statusCode: number, error: string, message: string): HttpResponse {
   return json(statusCode, { error, message });
 }

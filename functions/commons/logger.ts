@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 
 /**
  * Keys whose values never reach a log line, whatever object they sit in. Powertools has no
- * built-in redaction, so a JSON replacer does it (design §7).
+ * built-in redaction, so a JSON replacer does it (README "Data": logs never contain tokens, codes, states, secrets or cookies).
  */
 const SECRET_KEYS = new Set([
   'accesstoken',

@@ -500,7 +500,7 @@ async function resumeLeftErasures(dynamoEndpoint: string, queues: InProcessQueue
   }
 }
 
-/** Design §3: 60 seconds unless RECONCILE_INTERVAL_S says otherwise (0 turns the sweep off). */
+/** README "Catch-up from the Events API": 60 seconds unless RECONCILE_INTERVAL_S says otherwise (0 turns the sweep off). */
 export function reconcileInterval(value: string | undefined): number {
   if (value === undefined || value === '') return 60;
   const seconds = Number(value);

@@ -10,7 +10,7 @@ import { current, DAY, legacy, type StripeObject } from './stripe-objects.ts';
  * before. As at Stripe, every finalized invoice has a default InvoicePayment and a PaymentIntent
  * (and paid ones a Charge); one-time payments are PaymentIntents with a Charge that no
  * InvoicePayment names. `expected` says what a backfill over the last `windowDays` days imports
- * (design §3 "Which objects a backfill imports").
+ * (README "Backfill", "What is imported").
  *
  * Nothing lands within {@link EDGE_GUARD_SECONDS} after the window's start (it is moved just past
  * that band), so a backfill whose clock runs a little later than `now` sees the same window.
@@ -731,7 +731,7 @@ const FINALIZED = new Set(['open', 'paid', 'uncollectible', 'void']);
 
 /**
  * What a backfill over the last `windowDays` days before `now` imports from these objects, by
- * the design's rule (§3 "Which objects a backfill imports").
+ * the rule in README "Backfill" ("What is imported").
  */
 export function expectedImports(
   objects: SeedObjects,

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors/config-error.ts';
 
 /**
- * Start-up configuration (design §3 "Configuration").
+ * Start-up configuration (README "Configuration").
  *
  * Functions read only the sections they need, so a function that never talks to Stripe does not
  * need (and is not granted) the platform key. Every problem found is reported at once, each

@@ -1,6 +1,6 @@
 /**
  * The five answers the OAuth callback can give; each becomes exactly one query parameter on
- * the redirect to the settings page (design §3 "OAuth").
+ * the redirect to the settings page (README "Routes", the callback's answers).
  */
 export type ConnectOutcome =
   | 'connected'

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** 256 random bits, base64url: well above the 128 bits the design asks of a state nonce. */
+/** 256 random bits, base64url: well above the 128 bits a state nonce needs (README "How the OAuth flow is protected"). */
 export function newNonce(): string {
   return randomBytes(32).toString('base64url');
 }

@@ -1,5 +1,5 @@
 /**
- * The dashboard records (design §3 "Record fields"): PHI-minimal copies of Stripe objects.
+ * The dashboard records (README "Records"): PHI-minimal copies of Stripe objects.
  * Amounts are integers in minor units, timestamps ISO-8601 UTC strings.
  */
 export interface CustomerRecord {

@@ -39,7 +39,7 @@ import type {
 } from './stripe-payload-types.ts';
 
 /**
- * Stripe event → record changes (design §3 "Webhooks", "Record fields", "Stripe API versions").
+ * Stripe event → record changes (README "Webhooks", "Records").
  * The envelope is checked first (stripe-event-envelope.ts); the payload shapes read here are in
  * stripe-payload-types.ts and the field readers in stripe-payload-readers.ts.
  *
@@ -55,7 +55,7 @@ import type {
  *   (`invoice_payment.paid`).
  *
  * Records keep ids, statuses, amounts, currency, price/product/interval and timestamps only:
- * never names, emails, phone numbers, addresses or card details (design §4: patients' data is PHI).
+ * never names, emails, phone numbers, addresses or card details (README "Records": patients' data is PHI).
  *
  * A payload that does not have the shape of its event type is ignored with a
  * `malformed_<object>` reason instead of throwing: processing would otherwise fail, and Stripe would
@@ -96,7 +96,7 @@ export type MappedStripeObjectType =
 export type IgnoredReason =
   /** Not one of {@link HANDLED_STRIPE_EVENT_TYPES}. */
   | 'unhandled_type'
-  /** A draft invoice is not an order (design §3: drafts skipped). */
+  /** A draft invoice is not an order (README "Records": drafts skipped). */
   | 'draft_invoice'
   /** An InvoicePayment paid out of band or by a payment record: no payment intent to link. */
   | 'invoice_payment_without_payment_intent'

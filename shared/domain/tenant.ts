@@ -5,7 +5,7 @@ export interface TenantIdentity {
   readonly userId: string;
 }
 
-/** Slugs appear in webhook URLs, so they are lower-case DNS-label-like words (design §3). */
+/** Slugs appear in webhook URLs, so they are lower-case DNS-label-like words (README "Routes"). */
 export const TENANT_SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors/validation-error.ts';
 
-/** Design §3: `whsec_` followed by 16 to 256 characters of `[A-Za-z0-9+/=_-]`. */
+/** README "Routes" (`PUT /api/connect/stripe/webhook-secret`): `whsec_` followed by 16 to 256 characters of `[A-Za-z0-9+/=_-]`. */
 const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/=_-]{16,256}$/;
 
 /**

@@ -55,7 +55,7 @@ const MAX_STATES_CONSUMED = 3;
 
 /**
  * Finishes the OAuth flow. Any callback that presents a state uses it up, whatever its outcome
- * (design §3), and nothing from the query string is ever echoed: the result is one of five words.
+ * (README "How the OAuth flow is protected"), and nothing from the query string is ever echoed: the result is one of five words.
  */
 export async function completeStripeConnect(
   deps: CompleteStripeConnectDeps,

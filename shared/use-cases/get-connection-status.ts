@@ -7,7 +7,7 @@ import type {
 import type { IntegrationRepository } from '../ports/integration-repository.ts';
 import type { DataState, TenantDataStore } from '../ports/tenant-data-store.ts';
 
-/** The status contract of design §3 "Details that other code relies on"; absent fields are null. */
+/** The status contract of README "Routes" (`GET /api/connect/stripe/status`); absent fields are null. */
 export interface ConnectionStatus {
   connected: boolean;
   /** `disconnecting`: a disconnect started but did not finish; DELETE again to finish it. */

@@ -1,5 +1,5 @@
 /**
- * When to retry a failed revocation (design §3): first retry within 5 minutes, then doubling,
+ * When to retry a failed revocation (README "Disconnect and revocation retries"): first retry within 5 minutes, then doubling,
  * capped at SQS's 15-minute maximum delay, for up to 3 days.
  */
 export const REVOCATION_FIRST_DELAY_SECONDS = 60;

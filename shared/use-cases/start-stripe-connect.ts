@@ -27,7 +27,7 @@ export interface StartedStripeConnect {
 /**
  * Creates a single-use state for the tenant and the URL of Stripe's consent screen. The URL is
  * built by hand because the SDK's `authorizeUrl()` forces https and drops the port, which would
- * break local and emulated Stripe (design §3).
+ * break local and emulated Stripe (README "How the OAuth flow is protected").
  */
 export async function startStripeConnect(
   deps: StartStripeConnectDeps,

@@ -214,7 +214,7 @@ describe('a webhook burst cut off by SIGKILL', () => {
         'never accepted',
       )
       .toEqual([]);
-    // Design §3 "A lease is not a result": a delivery meeting an in-progress lease is told to
+    // README "Webhooks" (a lease is not a result): a delivery meeting an in-progress lease is told to
     // retry (409/503 with Retry-After), never 200 — the lease's holder may be the process we killed.
     expect.soft(leaseAnsweredAsDone.length, 'deliveries answered 200 for an event still in progress').toBe(0);
     expect.soft(retryableWithoutRetryAfter.length, '409/503 answers without Retry-After').toBe(0);

@@ -446,7 +446,7 @@ interface ConnectRowOptions {
    * completes the connect).
    */
   readonly end: 'redirect' | 'retryable';
-  /** Stripe granted access before the fault: its revocation must be queued (design §3 OAuth). */
+  /** Stripe granted access before the fault: its revocation must be queued (README "Disconnect and revocation retries"). */
   readonly granted: boolean;
   /**
    * The token was saved before the fault struck and stays in Secrets Manager (the revocation of

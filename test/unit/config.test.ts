@@ -6,7 +6,7 @@ import { ConfigError } from '#shared/errors/config-error.ts';
 const LIVE_SK = ['sk', 'live', ''].join('_');
 const LIVE_RK = ['rk', 'live', ''].join('_');
 
-/** Design §3 "Configuration": a missing or malformed setting fails at start-up, naming it. */
+/** README "Configuration": a missing or malformed setting fails at start-up, naming it. */
 
 const SESSION_SECRET = 'S3ssionSecretSHOULDNOTLEAK0123456789abcd'; // 40 bytes
 const SECRET_KEY = 'sk_test_SHOULDNOTLEAK123';

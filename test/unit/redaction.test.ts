@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { logger, redactSecrets } from '#functions/commons/logger.ts';
 
 /**
- * Design §4: nothing secret is logged. Powertools' Logger prints one JSON line per entry through
+ * README "Data": nothing secret is logged. Powertools' Logger prints one JSON line per entry through
  * a `node:console` Console bound to `process.stdout` and `process.stderr` (Logger.setConsole /
  * printLog call `console[level]`, so INFO goes to stdout and WARN/ERROR to stderr), passing every
  * key through `jsonReplacerFn` first.

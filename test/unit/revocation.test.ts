@@ -10,7 +10,7 @@ import {
 /** Live-mode key prefixes, assembled so that no literal in the repository looks like a leaked key. */
 const LIVE_SK = ['sk', 'live', ''].join('_');
 
-/** Design §3: first retry within 5 minutes, then backoff; SQS delays are at most 900 s. */
+/** README "Disconnect and revocation retries": first retry within 5 minutes, then backoff; SQS delays are at most 900 s. */
 
 const LOWEST = () => 0;
 const HIGHEST = () => 0.999_999_999;

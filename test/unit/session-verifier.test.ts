@@ -14,7 +14,7 @@ import { createSessionVerifier, type SessionVerifier } from '#shared/adapters/se
 import { DependencyUnavailableError } from '#shared/errors/dependency-unavailable-error.ts';
 import { UnauthorizedError } from '#shared/errors/unauthorized-error.ts';
 
-/** Design §3 "Tenant identity": a JWT with `sub`, `tenantId`, `tenantSlug`; anything else is 401. */
+/** README "Routes" (tenant routes need a Compass session): a JWT with `sub`, `tenantId`, `tenantSlug`; anything else is 401. */
 
 const SECRET = new TextEncoder().encode('S3ssionSecretSHOULDNOTLEAK0123456789abcd');
 const OTHER_SECRET = new TextEncoder().encode('AnotherSecretThatIsAlsoLongEnough0123456');

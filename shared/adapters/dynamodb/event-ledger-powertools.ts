@@ -4,7 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { EventLedger, InvocationClock, LedgerEntry, LedgerResult } from '../../ports/event-ledger.ts';
 
-/** Design §3: the ledger doubles as the audit log and expires after 30 days. */
+/** README "Webhooks": the ledger doubles as the audit log and expires after 30 days. */
 export const LEDGER_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 /** Bounds the per-scope wrappers a warm container keeps (one per tenant seen). */
 const MAX_SCOPES = 2000;

@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 
 export interface StripeClientOptions {
   readonly secretKey: string;
-  /** Every SDK call goes here, OAuth included (design §3), so tests and local runs can use a fake. */
+  /** Every SDK call goes here, OAuth included (README "Configuration"), so tests and local runs can use a fake. */
   readonly apiBaseUrl: URL;
   /** Per-request timeout; HTTP handlers keep it well inside API Gateway's 30 s. */
   readonly timeoutMs?: number;

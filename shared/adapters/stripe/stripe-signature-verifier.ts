@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import { InvalidSignatureError } from '../../errors/invalid-signature-error.ts';
 import type { SignatureVerifier } from '../../ports/signature-verifier.ts';
 
-/** Stripe's default and the design's: a signed timestamp older than 5 minutes is a replay. */
+/** Stripe's default (README "Webhooks"): a signed timestamp older than 5 minutes is a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /**

@@ -11,7 +11,7 @@ type StripeObject = Record<string, unknown>;
 type Change = StoreChange;
 
 /**
- * What one listed Stripe object contributes, per the design's import rule: subscriptions that
+ * What one listed Stripe object contributes, per the import rule (README "Backfill", "What is imported"): subscriptions that
  * had not ended before the window; finalized invoices (drafts skipped); the InvoicePayments of the window, which link payment intents to invoices;
  * succeeded payment intents not owned by an invoice (the store refuses linked ones) with their
  * refunds; customers of the window, and every customer an imported object refers to (expanded

@@ -7,7 +7,7 @@ import type { TenantDataStore } from '../../ports/tenant-data-store.ts';
 import { type RequestBackfillDeps, requestBackfill } from '../backfill/request-backfill.ts';
 import { reasonOf } from '../reason-of.ts';
 
-/** Design §3: a disconnected tenant's data is kept this long, so a reconnect carries on. */
+/** README "Data after a disconnect": a disconnected tenant's data is kept this long, so a reconnect carries on. */
 export const DATA_RETENTION_DAYS = 30;
 export const DATA_RETENTION_MS = DATA_RETENTION_DAYS * 24 * 60 * 60 * 1000;
 

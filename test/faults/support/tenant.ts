@@ -125,7 +125,7 @@ export interface LedgerItem {
 }
 
 /**
- * The tenant's webhook ledger, which doubles as the audit log (design §3 "Webhooks"): one item
+ * The tenant's webhook ledger, which doubles as the audit log (README "Webhooks"): one item
  * per event, COMPLETED with its outcome once applied, INPROGRESS while a delivery holds its lease.
  * Read from the running stack's dynalite, as `npm run backfill` finds it.
  */
