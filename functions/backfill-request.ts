@@ -34,3 +34,6 @@ export function createBackfillRequestHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createBackfillRequestHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createBackfillRequestHandler;

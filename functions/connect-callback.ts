@@ -56,3 +56,6 @@ export function createConnectCallbackHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createConnectCallbackHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createConnectCallbackHandler;

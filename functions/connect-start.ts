@@ -35,3 +35,6 @@ export function createConnectStartHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createConnectStartHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createConnectStartHandler;

@@ -30,3 +30,6 @@ export function createConnectStatusHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createConnectStatusHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createConnectStatusHandler;

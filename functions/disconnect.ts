@@ -61,3 +61,6 @@ function parseErase(params: URLSearchParams): boolean {
 }
 
 export const handler = lazyHandler(() => createDisconnectHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createDisconnectHandler;

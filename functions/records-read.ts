@@ -58,3 +58,6 @@ function parseCursor(values: string[]): string | undefined {
 }
 
 export const handler = lazyHandler(() => createRecordsReadHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createRecordsReadHandler;

@@ -12,7 +12,10 @@ export interface HttpRoute {
   readonly method: HttpMethod;
   /** API Gateway v2 route path (`{param}` placeholders). */
   readonly path: string;
-  /** Handler module, relative to the repository root; it exports `handler`. */
+  /**
+   * Handler module, relative to the repository root: it exports `handler` (the Lambda's) and
+   * `createHandler(deps)` (the same handler over any composition: the local stack's).
+   */
   readonly entry: string;
   /** What the function is allowed to touch; the stack grants exactly this and nothing else. */
   readonly access: FunctionAccess;

@@ -14,3 +14,6 @@ export function createConnectWebhookHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createConnectWebhookHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createConnectWebhookHandler;

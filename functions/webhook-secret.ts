@@ -36,3 +36,6 @@ export function createWebhookSecretHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createWebhookSecretHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createWebhookSecretHandler;

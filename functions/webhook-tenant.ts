@@ -15,3 +15,6 @@ export function createTenantWebhookHandler(deps: Deps) {
 }
 
 export const handler = lazyHandler(() => createTenantWebhookHandler(createAwsDependencies()));
+
+/** The route table's name for this module's factory (the local stack loads it by `entry`). */
+export const createHandler = createTenantWebhookHandler;

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
@@ -19,20 +20,11 @@ import { eraseTenantData } from '#shared/use-cases/data/erase-tenant-data.ts';
 import { scheduleSweeps } from '#shared/use-cases/reconcile/schedule-sweeps.ts';
 import { sweepAccountEvents } from '#shared/use-cases/reconcile/sweep-account-events.ts';
 import { retryRevocation } from '#shared/use-cases/retry-revocation.ts';
-import { createBackfillRequestHandler } from '../../functions/backfill-request.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import type { HttpHandler } from '../../functions/commons/http-handler.ts';
 import { logger } from '../../functions/commons/logger.ts';
-import { createConnectCallbackHandler } from '../../functions/connect-callback.ts';
-import { createConnectStartHandler } from '../../functions/connect-start.ts';
-import { createConnectStatusHandler } from '../../functions/connect-status.ts';
-import { createDisconnectHandler } from '../../functions/disconnect.ts';
 import { handler as notFound } from '../../functions/not-found.ts';
-import { createRecordsReadHandler } from '../../functions/records-read.ts';
-import { httpRoutes } from '../../functions/routes.ts';
-import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
-import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
-import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
+import { type HttpRoute, httpRoutes } from '../../functions/routes.ts';
 import { matchPath, parseRequestUrl, toApiGatewayEvent, writeApiGatewayResult } from './api-gateway-event.ts';
 import { type DevStackState, readDevStackState, STACK_STATE_FILE } from './dev-stack-state.ts';
 import { createLocalDependencies } from './local-dependencies.ts';
@@ -71,17 +63,19 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-const handlerFactories: Record<string, (deps: AppDependencies) => HttpHandler> = {
-  ConnectStart: createConnectStartHandler,
-  ConnectCallback: createConnectCallbackHandler,
-  ConnectStatus: createConnectStatusHandler,
-  WebhookSecret: createWebhookSecretHandler,
-  Disconnect: createDisconnectHandler,
-  WebhookTenant: createTenantWebhookHandler,
-  WebhookConnect: createConnectWebhookHandler,
-  RecordsRead: createRecordsReadHandler,
-  BackfillRequest: createBackfillRequestHandler,
-};
+/** The repository root: route entries are relative to it. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The route's handler over the local composition, from the module the route table names. */
+async function loadRouteHandler(route: HttpRoute, deps: AppDependencies): Promise<HttpHandler> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, route.entry)).href)) as {
+    createHandler?: (deps: AppDependencies) => HttpHandler;
+  };
+  if (typeof module.createHandler !== 'function') {
+    throw new Error(`${route.entry} (route ${route.name}) exports no createHandler`);
+  }
+  return module.createHandler(deps);
+}
 
 /**
  * The API on localhost: the same handler factories the Lambdas use, fed API Gateway v2 events,
@@ -352,11 +346,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
   reconcileTimer?.unref();
 
-  const routes = httpRoutes.map((route) => {
-    const factory = handlerFactories[route.name];
-    if (!factory) throw new Error(`No local handler for route ${route.name}`);
-    return { route, handler: factory(appDeps) };
-  });
+  const routes = await Promise.all(
+    httpRoutes.map(async (route) => ({ route, handler: await loadRouteHandler(route, appDeps) })),
+  );
 
   serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestUrl = parseRequestUrl(req, url);
