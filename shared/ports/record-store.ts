@@ -1,19 +1,7 @@
+import type { RecordVersion } from '../domain/record-ordering.ts';
 import type { CustomerRecord, OrderRecord, StoreChange, SubscriptionRecord } from '../domain/records.ts';
 
-/**
- * Which Stripe event last wrote a record: a record is only overwritten by data at least as new
- * (`created`, ties broken by the event id), so late or replayed events never move it backwards.
- */
-export interface RecordVersion {
-  readonly created: number;
-  /**
-   * Orders events of the same second by what they mean, since Stripe's event ids carry no time:
-   * a backfill snapshot 0, a `*.created` 1, other changes 2, a deletion 3 (a deletion wins its
-   * second, and a snapshot loses it to any event).
-   */
-  readonly rank: 0 | 1 | 2 | 3;
-  readonly eventId: string;
-}
+export type { RecordVersion } from '../domain/record-ordering.ts';
 
 export type ApplyOutcome = 'applied' | 'stale' | 'superseded';
 

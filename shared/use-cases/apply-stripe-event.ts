@@ -1,4 +1,5 @@
 import type { StripeIntegration } from '../domain/integration.ts';
+import { eventRank } from '../domain/record-ordering.ts';
 import type { StoreChange, StripeEventEnvelope } from '../domain/records.ts';
 import { mapStripeEvent } from '../domain/stripe-event-mapping.ts';
 import { NotConnectedError } from '../errors/not-connected-error.ts';
@@ -186,11 +187,4 @@ function ledgerEntry(
     endpoint: source,
     outcome,
   };
-}
-
-/** Within one second a creation comes first and a deletion last (see `RecordVersion.rank`). */
-function eventRank(type: string): 1 | 2 | 3 {
-  if (type.endsWith('.created')) return 1;
-  if (type.endsWith('.deleted') || type === 'invoice.voided') return 3;
-  return 2;
 }

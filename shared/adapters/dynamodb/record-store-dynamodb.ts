@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mayOverwrite, versionOrder } from '../../domain/record-ordering.ts';
 import type { RecordChange, StoreChange } from '../../domain/records.ts';
 import { isStripeObjectId } from '../../domain/stripe-ids.ts';
 import { ValidationError } from '../../errors/validation-error.ts';
@@ -27,16 +28,15 @@ const listSortKey = (created: string | null, id: string) => `${created ?? '0000-
 
 const WEBHOOK: RecordOrigin = { kind: 'webhook' };
 
-/** One comparable number: the second, then the rank within it (see `RecordVersion.rank`). */
-function versionNumber(version: RecordVersion): number {
-  return version.created * 4 + version.rank;
-}
-
-/** Data at least as new wins; the same event applied twice is allowed (and changes nothing). */
-const NEWER_OR_SAME =
+/**
+ * `mayOverwrite` (shared/domain/record-ordering.ts) as a condition: `eventCreated` holds the
+ * stored version's order, `:created` the incoming one's (test/integration/record-ordering.test.ts
+ * checks the two agree).
+ */
+export const NEWER_OR_SAME =
   'attribute_not_exists(eventCreated) OR eventCreated < :created OR (eventCreated = :created AND eventId <= :eventId)';
-/** A charge's refunded total only grows, so within one second the larger total is the later one. */
-const REFUND_NEWER_OR_SAME =
+/** `refundMayOverwrite` as a condition: `refundCreated` and `amountRefunded` are the stored refund. */
+export const REFUND_NEWER_OR_SAME =
   'attribute_not_exists(refundCreated) OR refundCreated < :created OR (refundCreated = :created AND amountRefunded <= :amount)';
 
 const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
@@ -251,7 +251,7 @@ export class DynamoDbRecordStore implements RecordStore {
   ): Promise<ApplyOutcome> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ':created': versionNumber(version),
+      ':created': versionOrder(version),
       ':eventId': version.eventId,
       ':gsi1pk': listPartition(tenantId, collection),
       ':gsi1sk': listSortKey(record.created, record.id),
@@ -323,7 +323,7 @@ export class DynamoDbRecordStore implements RecordStore {
     version: RecordVersion,
     besideBatches = false,
   ): Promise<ApplyOutcome> {
-    const created = versionNumber(version);
+    const created = versionOrder(version);
     const amount = change.amountRefunded;
     const known = change.invoiceId ?? (change.invoiceKnown ? change.paymentIntentId : null);
     if (known) return orStale(await this.writeRefund(tenantId, known, amount, created, besideBatches));
@@ -417,13 +417,12 @@ function upserted(
   runId: string,
   unlessSuperseded: boolean,
 ): Item | undefined {
-  const created = versionNumber(version);
-  if (before && typeof before.eventCreated === 'number') {
-    const older =
-      before.eventCreated < created ||
-      (before.eventCreated === created && String(before.eventId) <= version.eventId);
-    if (!older) return undefined;
-  }
+  const created = versionOrder(version);
+  const stored =
+    before && typeof before.eventCreated === 'number'
+      ? { order: before.eventCreated, eventId: String(before.eventId) }
+      : undefined;
+  if (!mayOverwrite(stored, version)) return undefined;
   if (unlessSuperseded && before?.supersededBy !== undefined) return undefined;
   return {
     ...before,
