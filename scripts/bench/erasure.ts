@@ -42,6 +42,7 @@ import { type ErasureOutcome, eraseTenantData } from '#shared/use-cases/data/era
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import { eventStream } from '../../test/support/event-stream.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
+import { positiveInteger } from './bench-tenant.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 import { DynamoMeter, round, sortedRecord } from './dynamo-meter.ts';
 
@@ -338,15 +339,6 @@ async function erase(
       },
     },
   };
-}
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, not ${raw}`);
-  return value;
 }
 
 await main();

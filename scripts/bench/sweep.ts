@@ -73,6 +73,7 @@ import { sqsEvent } from '../../test/support/sqs-event.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
 import { FakeStripe, type StripeObject } from '../stripe-emulator/fake-stripe-server.ts';
 import { current, stripeEvent } from '../stripe-emulator/stripe-objects.ts';
+import { type BenchTenant, connectBenchTenant, positiveInteger } from './bench-tenant.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 import { DynamoMeter, type MeterSnapshot, MeterTally, round, sortedRecord } from './dynamo-meter.ts';
 
@@ -139,12 +140,6 @@ class PerEventTally {
     const wroteRecord = [...cost.byRequest.keys()].some((label) => label.endsWith(' REC#'));
     (wroteRecord ? this.applied : this.duplicates).add(cost);
   }
-}
-
-interface BenchTenant {
-  readonly tenantId: string;
-  readonly slug: string;
-  readonly stripeAccountId: string;
 }
 
 async function main() {
@@ -244,7 +239,10 @@ async function main() {
       slug: `sweep-clinic-${level}`,
       stripeAccountId: `acct_1Sweep${String(level).padStart(6, '0')}`,
     };
-    await connect(deps, stripe, tenant, clock.now());
+    await connectBenchTenant(deps, tenant, {
+      accessToken: stripe.connectAccount(tenant.stripeAccountId),
+      now: clock.now(),
+    });
     // Webhooks missed: every new event is the sweep's to apply.
     recordInterval(stripe, tenant, level, clock, 'a');
     clock.advance(INTERVAL_SECONDS);
@@ -472,32 +470,6 @@ async function deliver(deps: AppDependencies, tenant: BenchTenant, events: reado
   }
 }
 
-/** What a completed connect leaves behind (complete-stripe-connect.ts), without the OAuth dance. */
-async function connect(deps: AppDependencies, stripe: FakeStripe, tenant: BenchTenant, now: Date) {
-  const token = stripe.connectAccount(tenant.stripeAccountId);
-  await deps.tokens.save(tenant.tenantId, {
-    access_token: token,
-    scope: 'read_write',
-    livemode: false,
-    stripe_user_id: tenant.stripeAccountId,
-  });
-  if (!(await deps.integrations.claimAccount(tenant.stripeAccountId, tenant.tenantId, now))) {
-    throw new Error(`the account ${tenant.stripeAccountId} could not be claimed`);
-  }
-  const data = await deps.tenantData.beginConnection(tenant.tenantId, tenant.stripeAccountId, now);
-  if (data.outcome !== 'ready') throw new Error(`the tenant's data is not ready: ${data.outcome}`);
-  await deps.integrations.save({
-    tenantId: tenant.tenantId,
-    tenantSlug: tenant.slug,
-    stripeAccountId: tenant.stripeAccountId,
-    livemode: false,
-    scope: 'read_write',
-    connectedAt: now.toISOString(),
-    status: 'connected',
-    webhookSecretConfigured: false,
-  });
-}
-
 function localDeps(
   config: BenchConfig,
   endpoint: string,
@@ -568,15 +540,6 @@ function levelsFromEnv(): number[] {
     throw new Error(`SWEEP_BENCH_LEVELS must list whole numbers of events, not ${raw}`);
   }
   return [...new Set(levels)];
-}
-
-function positiveInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, not ${raw}`);
-  return value;
 }
 
 await main();

@@ -31,11 +31,11 @@ import { createSessionVerifier } from '#shared/adapters/session/session-verifier
 import { loadConfig } from '#shared/config/config.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import type { WebhookSecretStore } from '#shared/ports/webhook-secret-store.ts';
-import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
 import { eventStream, seededRandom } from '../../test/support/event-stream.ts';
 import { createLocalDependencies } from '../local/local-dependencies.ts';
 import { FakeStripe } from '../stripe-emulator/fake-stripe-server.ts';
+import { type BenchTenant, connectBenchTenant } from './bench-tenant.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 import { DynamoMeter, MeterTally, round } from './dynamo-meter.ts';
 import { toApiGatewayEventFrom } from './synthetic-event.ts';
@@ -46,12 +46,6 @@ const SECRET = `whsec_${'benchmarksecret'.repeat(2)}`;
 const quiet = { info() {}, warn() {}, error() {} };
 /** A backfill's lease long enough for the phase: the run stays `running` throughout. */
 const BACKFILL_LEASE_MS = 60 * 60_000;
-
-interface BenchTenant {
-  readonly tenantId: string;
-  readonly slug: string;
-  readonly stripeAccountId: string;
-}
 
 async function main() {
   const dynalite = await startDynaliteProcess();
@@ -100,8 +94,16 @@ async function main() {
 
   const plain = { tenantId: 'bench_tenant', slug: 'bench-clinic', stripeAccountId: 'acct_1Bench' };
   const backfilling = { tenantId: 'bench_tenant_b', slug: 'bench-clinic-b', stripeAccountId: 'acct_1BenchB' };
-  await connect(deps, plain);
-  await connect(deps, backfilling);
+  await connectBenchTenant(deps, plain, {
+    accessToken: 'sk_test_bench',
+    now: new Date(),
+    webhookSecret: SECRET,
+  });
+  await connectBenchTenant(deps, backfilling, {
+    accessToken: 'sk_test_bench',
+    now: new Date(),
+    webhookSecret: SECRET,
+  });
   const runId = randomUUID();
   if (!(await deps.backfillStatus.requestRun(backfilling.tenantId, { runId, days: 90, at: new Date() }, 0))) {
     throw new Error('the backfill run was not queued');
@@ -146,36 +148,6 @@ async function main() {
   await stripe.stop();
   await dynalite.close();
   await rm(secretsDir, { recursive: true, force: true });
-}
-
-/** What a completed connect leaves behind (complete-stripe-connect.ts), without the OAuth dance. */
-async function connect(deps: AppDependencies, tenant: BenchTenant): Promise<void> {
-  const now = new Date();
-  await deps.tokens.save(tenant.tenantId, {
-    access_token: 'sk_test_bench',
-    scope: 'read_write',
-    livemode: false,
-    stripe_user_id: tenant.stripeAccountId,
-  });
-  if (!(await deps.integrations.claimAccount(tenant.stripeAccountId, tenant.tenantId, now))) {
-    throw new Error(`the account ${tenant.stripeAccountId} could not be claimed`);
-  }
-  const data = await deps.tenantData.beginConnection(tenant.tenantId, tenant.stripeAccountId, now);
-  if (data.outcome !== 'ready') throw new Error(`the tenant's data is not ready: ${data.outcome}`);
-  await deps.webhookSecrets.save(tenant.tenantId, {
-    secret: SECRET,
-    stripeAccountId: tenant.stripeAccountId,
-  });
-  await deps.integrations.save({
-    tenantId: tenant.tenantId,
-    tenantSlug: tenant.slug,
-    stripeAccountId: tenant.stripeAccountId,
-    livemode: false,
-    scope: 'read_write',
-    connectedAt: now.toISOString(),
-    status: 'connected',
-    webhookSecretConfigured: true,
-  });
 }
 
 /** The same 2,000 deliveries to one tenant's endpoint, each handler call measured. */

@@ -62,7 +62,8 @@ export interface StoredRefund {
 /**
  * Whether a charge's refunded total `amount`, from an event of order `order`, may replace the
  * stored one: a later event wins, and within one event order the larger total (a refunded total
- * only grows).
+ * only grows). No merge runs it in memory (a batch hands refunds to the store's conditional
+ * write); it states the rule that the store's REFUND_NEWER_OR_SAME is checked against.
  */
 export function refundMayOverwrite(stored: StoredRefund | undefined, incoming: StoredRefund): boolean {
   if (!stored) return true;

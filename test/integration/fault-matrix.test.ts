@@ -915,17 +915,6 @@ function webhookRows(step: string, endpoint: Endpoint): Row[] {
         (arm) => webhookRow(endpoint, arm),
       ),
     );
-    for (const kind of [SECRETS_500, SECRETS_503]) {
-      rows.push(
-        row(
-          step,
-          kind,
-          'GetSecretValue (tenant signing secret)',
-          secret(['GetSecretValue'], TENANT_WEBHOOK_SECRET),
-          (arm) => webhookRow(endpoint, arm),
-        ),
-      );
-    }
   } else {
     rows.push(
       row(
@@ -936,17 +925,18 @@ function webhookRows(step: string, endpoint: Endpoint): Row[] {
         (arm) => webhookRow(endpoint, arm),
       ),
     );
-    for (const kind of [SECRETS_500, SECRETS_503]) {
-      rows.push(
-        row(
-          step,
-          kind,
-          'GetSecretValue (Connect signing secret)',
-          secret(['GetSecretValue'], CONNECT_SECRET),
-          (arm) => webhookRow(endpoint, arm),
-        ),
-      );
-    }
+  }
+  // The endpoint's own signing secret: the tenant's, or the platform's Connect secret.
+  const [secretOn, signingSecret] =
+    endpoint === 'tenant'
+      ? (['GetSecretValue (tenant signing secret)', TENANT_WEBHOOK_SECRET] as const)
+      : (['GetSecretValue (Connect signing secret)', CONNECT_SECRET] as const);
+  for (const kind of [SECRETS_500, SECRETS_503]) {
+    rows.push(
+      row(step, kind, secretOn, secret(['GetSecretValue'], signingSecret), (arm) =>
+        webhookRow(endpoint, arm),
+      ),
+    );
   }
   return rows;
 }
