@@ -1,5 +1,5 @@
+import { RECORD_COLLECTIONS as COLLECTIONS, type RecordCollection } from '#shared/domain/records.ts';
 import { ValidationError } from '#shared/errors/validation-error.ts';
-import type { RecordCollection } from '#shared/ports/record-store.ts';
 import { createAwsDependencies } from './commons/aws-dependencies.ts';
 import type { AppDependencies } from './commons/dependencies.ts';
 import { json, jsonError, queryParams } from './commons/http.ts';
@@ -8,7 +8,6 @@ import { authenticate } from './commons/session.ts';
 
 type Deps = Pick<AppDependencies, 'records' | 'sessions'>;
 
-const COLLECTIONS: readonly RecordCollection[] = ['customers', 'subscriptions', 'orders'];
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
 /**

@@ -18,8 +18,12 @@ import { createDynamoDbClient } from '#shared/adapters/dynamodb/document-client.
 import { createTableIfMissing } from '#shared/adapters/dynamodb/table-definition.ts';
 import type { BackfillPhase } from '#shared/ports/stripe-backfill-source.ts';
 import { FakeStripe, type FakeStripeStats } from '../stripe-emulator/fake-stripe-server.ts';
-import { type ClinicExpectation, countObjects, seedClinic } from '../stripe-emulator/seed-clinic.ts';
-import type { StripeObject } from '../stripe-emulator/stripe-objects.ts';
+import {
+  type ClinicExpectation,
+  countObjects,
+  listedInWindow,
+  seedClinic,
+} from '../stripe-emulator/seed-clinic.ts';
 import { startDynaliteProcess } from './dynalite-child.ts';
 
 /** Sent to the parent in {@link FixturesReady} (the parent imports only types from here). */
@@ -131,15 +135,7 @@ async function main() {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'listed') {
       const { windowStart } = message;
-      const createdInWindow = (objects: readonly StripeObject[]) =>
-        objects.filter((o) => (o.created as number) >= windowStart).length;
-      const listed: Record<BackfillPhase, number> = {
-        subscriptions: clinic.objects.subscriptions.length,
-        invoices: createdInWindow(clinic.objects.invoices),
-        invoice_payments: createdInWindow(clinic.objects.invoicePayments),
-        payment_intents: createdInWindow(clinic.objects.paymentIntents),
-        customers: createdInWindow(clinic.objects.customers),
-      };
+      const listed = listedInWindow(clinic.objects, windowStart);
       fake.resetStats();
       peakRssDuringRun = sampleRss();
       send({ type: 'listed', listed } satisfies ListedReply);

@@ -57,13 +57,11 @@ const RSS_SAMPLE_MS = 100;
 const TARGET_WALL_RATIO = 1.25;
 const TARGET_RSS_MB = 256;
 const TENANT = 'bench_tenant';
-const PATHS: Record<BackfillPhase, string> = {
-  subscriptions: '/v1/subscriptions',
-  invoices: '/v1/invoices',
-  invoice_payments: '/v1/invoice_payments',
-  payment_intents: '/v1/payment_intents',
-  customers: '/v1/customers',
-};
+/** Each list's path at Stripe: `/v1/` and the phase's name. */
+const PATHS = Object.fromEntries(BACKFILL_PHASES.map((phase) => [phase, `/v1/${phase}`])) as Record<
+  BackfillPhase,
+  string
+>;
 const WRITE_COMMAND = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
 const quiet = { info() {}, warn() {}, error() {} };
 

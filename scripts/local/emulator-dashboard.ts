@@ -16,6 +16,8 @@ const COUNT_LABELS: Readonly<Record<string, string>> = {
   invoicePayments: 'Invoice payments',
   paymentIntents: 'Payment intents',
   charges: 'Charges',
+  creditNotes: 'Credit notes',
+  disputes: 'Disputes',
 };
 
 /**

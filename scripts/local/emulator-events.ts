@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { AccountData } from '../stripe-emulator/account-data.ts';
 import {
   application,
+  creditNoteForInvoice,
   current,
   DAY,
+  disputeOfCharge,
   list,
   type StripeObject,
   stripeEvent,
@@ -75,6 +77,26 @@ export const EMULATOR_EVENT_TYPES = [
     type: 'charge.refunded',
     label: 'Refund',
     description: 'The newest paid charge that is not yet refunded is refunded in full.',
+  },
+  {
+    type: 'credit_note.created',
+    label: 'Credit note',
+    description: 'The newest paid invoice not yet fully credited gets a credit note for part of it.',
+  },
+  {
+    type: 'credit_note.voided',
+    label: 'Void credit note',
+    description: 'The newest issued credit note is voided.',
+  },
+  {
+    type: 'charge.dispute.created',
+    label: 'Dispute',
+    description: 'The patient’s bank disputes the newest paid charge without a dispute (needs a response).',
+  },
+  {
+    type: 'charge.dispute.closed',
+    label: 'Lose dispute',
+    description: 'The newest open dispute (not an inquiry) is closed as lost.',
   },
   {
     type: 'account.application.deauthorized',
@@ -317,6 +339,69 @@ const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Bu
     ];
   },
 
+  'credit_note.created': ({ data, now }) => {
+    const credited = (invoice: StripeObject) => Number(invoice.post_payment_credit_notes_amount ?? 0);
+    const invoice = first(
+      data.invoices.all(),
+      (i) => i.status === 'paid' && credited(i) < Number(i.amount_paid),
+      'No paid invoice left to credit: fire invoice.paid first',
+    );
+    const left = Number(invoice.amount_paid) - credited(invoice);
+    const amount = Math.min(left, Math.max(1, Math.round(Number(invoice.total) * 0.2)));
+    const creditNote = creditNoteForInvoice(invoice, {
+      id: `cn_1Dev${token(12)}`,
+      amount,
+      created: now,
+      number: `${String(invoice.number)}-CN-${token(4)}`,
+    });
+    data.creditNotes.add(creditNote);
+    data.invoices.update(invoice.id as string, {
+      post_payment_credit_notes_amount: credited(invoice) + amount,
+    });
+    return [['credit_note.created', creditNote]];
+  },
+
+  'credit_note.voided': ({ data, now }) => {
+    const creditNote = first(
+      data.creditNotes.all(),
+      (c) => c.status === 'issued',
+      'No issued credit note to void: fire credit_note.created first',
+    );
+    const voided = data.creditNotes.update(creditNote.id as string, { status: 'void', voided_at: now });
+    const invoice = data.invoices.get(creditNote.invoice as string);
+    if (invoice) {
+      const credited = Number(invoice.post_payment_credit_notes_amount ?? 0) - Number(creditNote.amount);
+      data.invoices.update(invoice.id as string, { post_payment_credit_notes_amount: Math.max(0, credited) });
+    }
+    return [['credit_note.voided', voided]];
+  },
+
+  'charge.dispute.created': ({ data, now }) => {
+    const disputed = new Set(data.disputes.all().map((d) => d.charge));
+    const charge = first(
+      data.charges.all(),
+      (c) => c.status === 'succeeded' && Number(c.amount_refunded) < Number(c.amount) && !disputed.has(c.id),
+      'No paid charge left to dispute: fire payment_intent.succeeded first',
+    );
+    const dispute = disputeOfCharge(charge, { id: `du_1Dev${token(12)}`, created: now });
+    data.disputes.add(dispute);
+    data.charges.update(charge.id as string, { disputed: true });
+    return [['charge.dispute.created', dispute]];
+  },
+
+  'charge.dispute.closed': ({ data }) => {
+    const dispute = first(
+      data.disputes.all(),
+      (d) => OPEN_DISPUTE_STATUSES.has(d.status as string),
+      'No open dispute to close: fire charge.dispute.created first',
+    );
+    const closed = data.disputes.update(dispute.id as string, {
+      status: 'lost',
+      evidence_details: { ...(dispute.evidence_details as StripeObject), due_by: null },
+    });
+    return [['charge.dispute.closed', closed]];
+  },
+
   'account.application.deauthorized': ({ clientId }) => [
     ['account.application.deauthorized', application({ id: clientId, name: 'Compass (local)' })],
   ],
@@ -521,6 +606,12 @@ function paidCharge(
     receipt_url: `https://pay.stripe.com/receipts/${id}`,
   });
 }
+
+/**
+ * Disputes the bank has not decided yet, and that can be lost (an inquiry, `warning_*`, closes as
+ * `warning_closed` instead, so it is not one of them).
+ */
+const OPEN_DISPUTE_STATUSES = new Set(['needs_response', 'under_review']);
 
 /** Live: billing or about to (what a cancellation can still end). */
 function isLive(subscription: StripeObject): boolean {

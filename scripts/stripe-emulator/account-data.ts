@@ -18,6 +18,8 @@ export const COLLECTION_NAMES = [
   'invoicePayments',
   'paymentIntents',
   'charges',
+  'creditNotes',
+  'disputes',
 ] as const;
 export type CollectionName = (typeof COLLECTION_NAMES)[number];
 
@@ -35,6 +37,8 @@ export const OBJECT_NAMES: Readonly<Record<CollectionName, string>> = {
   invoicePayments: 'invoice_payment',
   paymentIntents: 'payment_intent',
   charges: 'charge',
+  creditNotes: 'credit_note',
+  disputes: 'dispute',
 };
 
 const COLLECTION_OF_OBJECT: Readonly<Record<string, CollectionName>> = Object.fromEntries(
@@ -300,6 +304,8 @@ export class AccountData {
   readonly invoicePayments = new Collection('invoicePayments');
   readonly paymentIntents = new Collection('paymentIntents');
   readonly charges = new Collection('charges');
+  readonly creditNotes = new Collection('creditNotes');
+  readonly disputes = new Collection('disputes');
   /** The account's events, as `GET /v1/events` lists them (record with {@link AccountData.recordEvent}). */
   readonly events = new EventLog();
   private paymentIndex:

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   AccountData,
   type Collection,
+  type CollectionName,
   EVENT_RETENTION_SECONDS,
   idOf,
   type SeedObjects,
@@ -31,8 +32,8 @@ export type { StripeObject } from './stripe-objects.ts';
  *
  * It also serves connected accounts' data ({@link FakeStripe.accountData}, {@link FakeStripe.seed})
  * the way the backfill reads it: `GET /v1/{customers,subscriptions,invoices,payment_intents,
- * invoice_payments,charges}` lists with Stripe's pagination, `created`/status filters and
- * `expand[]`, and `GET /v1/<those>/<id>`. Each account also has its Events API
+ * invoice_payments,charges,credit_notes,disputes}` lists with Stripe's pagination, `created`/
+ * status filters and `expand[]`, and `GET /v1/<those>/<id>`. Each account also has its Events API
  * (`GET /v1/events`, `GET /v1/events/<id>`: newest first, 30 days kept, `type`/`types`/
  * `delivery_success` filters) holding the events recorded with {@link FakeStripe.recordEvent},
  * delivered as webhooks or not. Requests name the account with the `Stripe-Account`
@@ -770,6 +771,21 @@ const equals =
   (object) =>
     idOf(object[field]) === value;
 
+/** One {@link equals} filter per id parameter given (`customer=cus_…`, `invoice=in_…`, …). */
+function idFilters(query: Query, ...fields: string[]): Predicate[] {
+  const filters: Predicate[] = [];
+  for (const field of fields) {
+    const value = stringParam(query, field);
+    if (value !== undefined) filters.push(equals(field, value));
+  }
+  return filters;
+}
+
+/** Expands a field holding the id of an object of `collection` (left as is when unknown). */
+function expandField(field: string, collection: CollectionName): Expander {
+  return (object, data) => ({ ...object, [field]: lookup(data.collection(collection), object[field]) });
+}
+
 const SUBSCRIPTION_STATUSES = [
   'active',
   'past_due',
@@ -930,18 +946,31 @@ const RESOURCES: Readonly<Record<string, ResourceSpec>> = {
     params: ['customer', 'payment_intent', 'transfer_group'],
     unsupported: [],
     filters: (query) => {
-      const filters: Predicate[] = [];
-      const customer = stringParam(query, 'customer');
-      if (customer !== undefined) filters.push(equals('customer', customer));
-      const paymentIntent = stringParam(query, 'payment_intent');
-      if (paymentIntent !== undefined) filters.push(equals('payment_intent', paymentIntent));
+      const filters = idFilters(query, 'customer', 'payment_intent');
       const group = stringParam(query, 'transfer_group');
       if (group !== undefined) filters.push((o) => o.transfer_group === group);
       return filters;
     },
     expand: {
       customer: expandCustomer,
-      payment_intent: (o, data) => ({ ...o, payment_intent: lookup(data.paymentIntents, o.payment_intent) }),
+      payment_intent: expandField('payment_intent', 'paymentIntents'),
+    },
+  },
+  credit_notes: {
+    collection: 'creditNotes',
+    params: ['customer', 'invoice'],
+    unsupported: ['customer_account'],
+    filters: (query) => idFilters(query, 'customer', 'invoice'),
+    expand: { customer: expandCustomer, invoice: expandField('invoice', 'invoices') },
+  },
+  disputes: {
+    collection: 'disputes',
+    params: ['charge', 'payment_intent'],
+    unsupported: [],
+    filters: (query) => idFilters(query, 'charge', 'payment_intent'),
+    expand: {
+      charge: expandField('charge', 'charges'),
+      payment_intent: expandField('payment_intent', 'paymentIntents'),
     },
   },
   events: {

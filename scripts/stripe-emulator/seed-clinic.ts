@@ -1,5 +1,19 @@
-import { COLLECTION_NAMES, type CollectionName, idOf, type SeedObjects } from './account-data.ts';
-import { current, DAY, legacy, type StripeObject } from './stripe-objects.ts';
+import type { BackfillPhase } from '#shared/domain/stripe-kinds/registry.ts';
+import {
+  COLLECTION_NAMES,
+  type CollectionName,
+  compareNewestFirst,
+  idOf,
+  type SeedObjects,
+} from './account-data.ts';
+import {
+  creditNoteForInvoice,
+  current,
+  DAY,
+  disputeOfCharge,
+  legacy,
+  type StripeObject,
+} from './stripe-objects.ts';
 
 /**
  * A realistic, deterministic Stripe account of a clinic, in the current API shape, for backfill
@@ -9,8 +23,11 @@ import { current, DAY, legacy, type StripeObject } from './stripe-objects.ts';
  * `now`, except long-standing patients and their subscriptions, which began up to four years
  * before. As at Stripe, every finalized invoice has a default InvoicePayment and a PaymentIntent
  * (and paid ones a Charge); one-time payments are PaymentIntents with a Charge that no
- * InvoicePayment names. `expected` says what a backfill over the last `windowDays` days imports
- * (README "Backfill", "What is imported").
+ * InvoicePayment names. A few paid invoices have credit notes (some void) and a few succeeded
+ * charges, of one-time payments and of invoices, are disputed (some lost, some won, some still
+ * open); a couple of each lie before the window. `expected` says what a backfill over the last
+ * `windowDays` days imports (README "Backfill", "What is imported"), and how credit notes and
+ * disputes adjust the imported orders.
  *
  * Nothing lands within {@link EDGE_GUARD_SECONDS} after the window's start (it is moved just past
  * that band), so a backfill whose clock runs a little later than `now` sees the same window.
@@ -53,6 +70,23 @@ export interface ClinicExpectation {
   readonly invoiceOrders: number;
   /** Succeeded PaymentIntents no InvoicePayment names, created in the window. */
   readonly oneTimeOrders: number;
+  /**
+   * What the credit notes and disputes created in the window do to the orders above, by order id
+   * (the invoice's, or the one-time PaymentIntent's): only orders they touch are listed.
+   */
+  readonly orderAdjustments: Readonly<Record<string, OrderAdjustment>>;
+}
+
+/** How credit notes and disputes adjust one imported order. */
+export interface OrderAdjustment {
+  /** Sum of `amount` of the order's (invoice's) credit notes that are not void. */
+  readonly amountCredited: number;
+  /** Sum of `amount` of the disputes of the order's payments, whatever their status. */
+  readonly amountDisputed: number;
+  /** Sum of `amount` of those disputes that are `lost`. */
+  readonly amountLost: number;
+  /** Status of the order's newest dispute (by `created`, then `id`, as Stripe lists); null without one. */
+  readonly disputeStatus: string | null;
 }
 
 export interface SeededClinic {
@@ -712,6 +746,17 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     );
   }
 
+  // Credit notes and disputes draw from a PRNG of their own: the objects above stay as they were.
+  const { creditNotes, disputes } = seedAdjustments({
+    invoices,
+    invoicePayments,
+    charges,
+    now,
+    windowStart,
+    settle,
+    idFor,
+    random: prng(hash(`${options.accountId}:${seed}:adjustments`) ^ seed),
+  });
   const objects = {
     customers,
     subscriptions: plans.map((plan) => plan.object),
@@ -719,8 +764,151 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     invoicePayments,
     paymentIntents,
     charges,
+    creditNotes,
+    disputes,
   };
   return { objects, expected: expectedImports(objects, { now, windowDays }) };
+}
+
+interface AdjustmentContext {
+  readonly invoices: readonly StripeObject[];
+  readonly invoicePayments: readonly StripeObject[];
+  readonly charges: readonly StripeObject[];
+  readonly now: number;
+  readonly windowStart: number;
+  readonly settle: (at: number) => number;
+  readonly idFor: (prefix: string, n: number) => string;
+  readonly random: () => number;
+}
+
+/** Statuses the seeded disputes of the window take in turn, open and closed ones alike. */
+const ONE_TIME_DISPUTE_STATUSES = [
+  'lost',
+  'won',
+  'needs_response',
+  'under_review',
+  'warning_closed',
+] as const;
+const INVOICE_DISPUTE_STATUSES = ['needs_response', 'lost', 'won', 'warning_needs_response'] as const;
+/** Parts of an invoice's total the seeded credit notes credit, in turn. */
+const CREDIT_PARTS = [0.25, 0.5, 0.1, 1] as const;
+
+/** `n` of `list`, spread evenly over it (deterministic, distinct while n <= length). */
+function spreadPick<T>(list: readonly T[], n: number): T[] {
+  const count = Math.min(n, list.length);
+  return Array.from({ length: count }, (_, k) => list[Math.floor(((k + 0.5) * list.length) / count)] as T);
+}
+
+/** A few of `list` (at least `min`, else about `share` of it). */
+const aFew = (length: number, share: number, min = 2) =>
+  Math.min(length, Math.max(min, Math.round(length * share)));
+
+/**
+ * Credit notes on paid invoices and disputes on succeeded charges (of one-time payments and of
+ * invoices): a few in the window, some of them void or lost, and a couple before it that a
+ * backfill of the window must not import. The invoices' `post_payment_credit_notes_amount` and
+ * the charges' `disputed` are set to match, as at Stripe. Nothing in the window adjusts an order
+ * created before it.
+ */
+function seedAdjustments(context: AdjustmentContext): {
+  creditNotes: StripeObject[];
+  disputes: StripeObject[];
+} {
+  const { now, windowStart, settle, idFor, random } = context;
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * Math.max(0, hi - lo));
+  /** A time `lo` to `hi` seconds after `at`, squeezed into what is left before `now`. */
+  const later = (at: number, lo: number, hi: number) => {
+    const room = Math.max(0, now - at);
+    return settle(at + between(Math.min(lo, room), Math.min(hi, room)));
+  };
+
+  const creditNotes: StripeObject[] = [];
+  const credit = (invoice: StripeObject, part: number, created: number, voided: boolean) => {
+    const amount = Math.max(1, Math.round((invoice.total as number) * part));
+    const seq = creditNotes.filter((c) => c.invoice === invoice.id).length + 1;
+    creditNotes.push(
+      creditNoteForInvoice(
+        invoice,
+        {
+          id: idFor('cn_1', creditNotes.length),
+          amount,
+          created,
+          number: `${String(invoice.number)}-CN-${String(seq).padStart(2, '0')}`,
+        },
+        {
+          reason: part === 1 ? 'duplicate' : 'product_unsatisfactory',
+          status: voided ? 'void' : 'issued',
+          voided_at: voided ? later(created, 3_600, 3 * DAY) : null,
+        },
+      ),
+    );
+    if (!voided) {
+      invoice.post_payment_credit_notes_amount =
+        (invoice.post_payment_credit_notes_amount as number) + amount;
+    }
+  };
+  const paidAt = (invoice: StripeObject) => (invoice.status_transitions as StripeObject).paid_at as number;
+  const paid = context.invoices.filter((i) => i.status === 'paid');
+  const paidInWindow = paid.filter((i) => (i.created as number) >= windowStart);
+  spreadPick(paidInWindow, aFew(paidInWindow.length, 0.04)).forEach((invoice, k) => {
+    const part = CREDIT_PARTS[k % CREDIT_PARTS.length] as number;
+    const created = later(paidAt(invoice), 3_600, 20 * DAY);
+    credit(invoice, part, created, k % 4 === 1);
+    // The first one is credited twice: the order sums its credit notes.
+    if (k === 0) credit(invoice, 0.1, later(created, 60, DAY), false);
+  });
+  // Before the window: credit notes of invoices paid long before, which the backfill skips.
+  const paidLongBefore = paid.filter((i) => paidAt(i) < windowStart - 2 * DAY);
+  for (const invoice of spreadPick(paidLongBefore, 2)) {
+    credit(invoice, 0.5, paidAt(invoice) + between(60, DAY), false);
+  }
+
+  // Disputes: the charge's undisputed, unrefunded amount, a day to a month after it.
+  const invoiceOfIntent = new Map<string, string>();
+  for (const payment of context.invoicePayments) {
+    const intent = idOf((payment.payment as StripeObject | null)?.payment_intent);
+    if (intent !== undefined) invoiceOfIntent.set(intent, payment.invoice as string);
+  }
+  const invoiceCreated = new Map(context.invoices.map((i) => [i.id as string, i.created as number]));
+  /** When the order a charge paid was created (its invoice's, or its own for a one-time payment). */
+  const orderCreated = (charge: StripeObject) => {
+    const invoice = invoiceOfIntent.get(charge.payment_intent as string);
+    return invoice === undefined ? (charge.created as number) : (invoiceCreated.get(invoice) as number);
+  };
+  const disputable = context.charges.filter(
+    (c) => c.status === 'succeeded' && (c.amount_refunded as number) < (c.amount as number),
+  );
+  const inWindow = disputable.filter((c) => orderCreated(c) >= windowStart);
+  const disputes: StripeObject[] = [];
+  const dispute = (charge: StripeObject, status: string, created: number) => {
+    disputes.push(disputeOfCharge(charge, { id: idFor('du_1', disputes.length), created, status }));
+    charge.disputed = true;
+  };
+  for (const [statuses, invoiced] of [
+    [ONE_TIME_DISPUTE_STATUSES, false],
+    [INVOICE_DISPUTE_STATUSES, true],
+  ] as const) {
+    const candidates = inWindow.filter((c) => invoiceOfIntent.has(c.payment_intent as string) === invoiced);
+    spreadPick(candidates, aFew(candidates.length, 0.02)).forEach((charge, k) => {
+      dispute(
+        charge,
+        statuses[k % statuses.length] as string,
+        later(charge.created as number, DAY, 30 * DAY),
+      );
+    });
+  }
+  // Before the window: disputes closed long ago, of charges long before it.
+  const longBefore = disputable.filter((c) => (c.created as number) < windowStart - 40 * DAY);
+  for (const charge of spreadPick(longBefore, 2)) {
+    dispute(charge, 'lost', (charge.created as number) + between(DAY, 30 * DAY));
+  }
+  // One invoice both disputed and credited, if there is a disputed paid one without a credit note.
+  const invoicesById = new Map(paidInWindow.map((i) => [i.id as string, i]));
+  const both = disputes
+    .map((d) => invoicesById.get(invoiceOfIntent.get(d.payment_intent as string) ?? ''))
+    .find((i) => i !== undefined && !creditNotes.some((c) => c.invoice === i.id));
+  if (both) credit(both, 0.1, later(paidAt(both), 3_600, 20 * DAY), false);
+  return { creditNotes, disputes };
 }
 
 function build(template: StripeObject, fields: StripeObject): StripeObject {
@@ -756,22 +944,26 @@ export function expectedImports(
     subscriptionsCreated += 1;
     refer(subscription.customer);
   }
+  const orders = new Set<string>();
   let invoiceOrders = 0;
   for (const invoice of objects.invoices ?? []) {
     if (!FINALIZED.has(invoice.status as string) || !inWindow(invoice)) continue;
     invoiceOrders += 1;
+    orders.add(invoice.id as string);
     refer(invoice.customer);
   }
-  const invoicedIntents = new Set<string>();
+  const invoiceOfIntent = new Map<string, string>();
   for (const payment of objects.invoicePayments ?? []) {
     const id = idOf((payment.payment as StripeObject | null | undefined)?.payment_intent);
-    if (id !== undefined) invoicedIntents.add(id);
+    const invoice = idOf(payment.invoice);
+    if (id !== undefined && invoice !== undefined) invoiceOfIntent.set(id, invoice);
   }
   let oneTimeOrders = 0;
   for (const intent of objects.paymentIntents ?? []) {
-    if (intent.status !== 'succeeded' || invoicedIntents.has(intent.id as string) || !inWindow(intent))
+    if (intent.status !== 'succeeded' || invoiceOfIntent.has(intent.id as string) || !inWindow(intent))
       continue;
     oneTimeOrders += 1;
+    orders.add(intent.id as string);
     refer(intent.customer);
   }
   return {
@@ -782,7 +974,59 @@ export function expectedImports(
     ordersCreated: invoiceOrders + oneTimeOrders,
     invoiceOrders,
     oneTimeOrders,
+    orderAdjustments: orderAdjustments(objects, { orders, invoiceOfIntent, inWindow }),
   };
+}
+
+/** {@link ClinicExpectation.orderAdjustments}: credit notes and disputes of the window, by order. */
+function orderAdjustments(
+  objects: SeedObjects,
+  context: {
+    readonly orders: ReadonlySet<string>;
+    readonly invoiceOfIntent: ReadonlyMap<string, string>;
+    readonly inWindow: (object: StripeObject) => boolean;
+  },
+): Record<string, OrderAdjustment> {
+  const { orders, invoiceOfIntent, inWindow } = context;
+  const adjustments = new Map<string, { credited: number; disputes: StripeObject[] }>();
+  const of = (orderId: string | undefined) => {
+    if (orderId === undefined || !orders.has(orderId)) return undefined;
+    let entry = adjustments.get(orderId);
+    if (!entry) {
+      entry = { credited: 0, disputes: [] };
+      adjustments.set(orderId, entry);
+    }
+    return entry;
+  };
+  for (const note of objects.creditNotes ?? []) {
+    if (!inWindow(note)) continue;
+    const entry = of(idOf(note.invoice));
+    if (entry && note.status !== 'void') entry.credited += note.amount as number;
+  }
+  const intentOfCharge = new Map(
+    (objects.charges ?? []).map((charge) => [charge.id as string, idOf(charge.payment_intent)]),
+  );
+  for (const dispute of objects.disputes ?? []) {
+    if (!inWindow(dispute)) continue;
+    const intent = idOf(dispute.payment_intent) ?? intentOfCharge.get(idOf(dispute.charge) ?? '');
+    if (intent === undefined) continue;
+    of(invoiceOfIntent.get(intent) ?? intent)?.disputes.push(dispute);
+  }
+  const sum = (list: readonly StripeObject[]) => list.reduce((total, o) => total + (o.amount as number), 0);
+  return Object.fromEntries(
+    [...adjustments].map(([orderId, { credited, disputes }]) => {
+      const newest = [...disputes].sort(compareNewestFirst)[0];
+      return [
+        orderId,
+        {
+          amountCredited: credited,
+          amountDisputed: sum(disputes),
+          amountLost: sum(disputes.filter((d) => d.status === 'lost')),
+          disputeStatus: newest ? (newest.status as string) : null,
+        },
+      ];
+    }),
+  );
 }
 
 /** How many objects of each kind `objects` holds. */
@@ -791,4 +1035,26 @@ export function countObjects(objects: SeedObjects): Record<CollectionName, numbe
     CollectionName,
     number
   >;
+}
+
+/**
+ * How many objects each backfill list holds for a window starting at `windowStart` (epoch
+ * seconds): subscriptions are listed whole, the other lists from the window on. A list's ideal
+ * cost is `ceil(n / 100)` requests.
+ */
+export function listedInWindow(
+  objects: SeededClinic['objects'],
+  windowStart: number,
+): Record<BackfillPhase, number> {
+  const inWindow = (list: readonly StripeObject[]) =>
+    list.filter((o) => (o.created as number) >= windowStart).length;
+  return {
+    subscriptions: objects.subscriptions.length,
+    invoices: inWindow(objects.invoices),
+    invoice_payments: inWindow(objects.invoicePayments),
+    payment_intents: inWindow(objects.paymentIntents),
+    credit_notes: inWindow(objects.creditNotes),
+    disputes: inWindow(objects.disputes),
+    customers: inWindow(objects.customers),
+  };
 }

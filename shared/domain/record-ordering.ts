@@ -15,8 +15,9 @@ export interface RecordVersion {
   readonly created: number;
   /**
    * Orders events of the same second by what they mean, since Stripe's event ids carry no time:
-   * a backfill snapshot 0, a `*.created` 1, other changes 2, a deletion 3 (a deletion wins its
-   * second, and a snapshot loses it to any event).
+   * a backfill snapshot 0, a creation 1, other changes 2, an end (a deletion, a void) 3, as each
+   * kind declares (`eventRank` in stripe-kinds/registry.ts): an end wins its second, and a
+   * snapshot loses it to any event.
    */
   readonly rank: 0 | 1 | 2 | 3;
   readonly eventId: string;
@@ -27,13 +28,6 @@ export interface StoredVersion {
   /** {@link versionOrder} of that version. */
   readonly order: number;
   readonly eventId: string;
-}
-
-/** Within one second a creation comes first and a deletion last (see {@link RecordVersion.rank}). */
-export function eventRank(type: string): 1 | 2 | 3 {
-  if (type.endsWith('.created')) return 1;
-  if (type.endsWith('.deleted') || type === 'invoice.voided') return 3;
-  return 2;
 }
 
 /** One comparable number: the second, then the rank within it. */

@@ -52,6 +52,27 @@ export interface OrderRecord {
 }
 
 /**
+ * What an order gains from the objects that adjust it after the fact (README "Records").
+ * Refunds, credit notes and disputes each keep their own guard, so none overwrites another.
+ */
+export interface OrderAdjustments {
+  /** The charge's refunded total. */
+  readonly amountRefunded: number;
+  /** Credit notes issued against the invoice and not voided. */
+  readonly amountCredited: number;
+  /** Every dispute opened against the order's payment, whatever its outcome. */
+  readonly amountDisputed: number;
+  /** The status of the latest dispute; null when there is none. */
+  readonly disputeStatus: string | null;
+  /** Disputes lost: money the clinic gave back. */
+  readonly amountLost: number;
+}
+
+/** The record collections, one per kind of dashboard record. */
+export const RECORD_COLLECTIONS = ['customers', 'subscriptions', 'orders'] as const;
+export type RecordCollection = (typeof RECORD_COLLECTIONS)[number];
+
+/**
  * What one Stripe event asks of the record store. Mapping (pure) produces these; applying them
  * (with the ordering guard) is the record store's job.
  */
@@ -80,6 +101,31 @@ export type RecordChange =
        * `invoiceId` is a fact (a one-time payment) and the store need not look the link up.
        */
       readonly invoiceKnown: boolean;
+    }
+  /**
+   * A credit note issued against an invoice (or voided: it then credits nothing). Each is kept
+   * under its own id on the invoice's order, so the credited total is the sum of the live ones.
+   */
+  | {
+      readonly kind: 'credit_note';
+      readonly creditNoteId: string;
+      readonly invoiceId: string;
+      readonly amount: number;
+      readonly voided: boolean;
+    }
+  /**
+   * A dispute of the charge a payment intent made: it lands, like a refund, on the order that
+   * payment is (the invoice's when an invoice claimed it, else the one-time payment's).
+   */
+  | {
+      readonly kind: 'dispute';
+      readonly disputeId: string;
+      readonly paymentIntentId: string;
+      readonly amount: number;
+      /** Stripe's word: `needs_response`, `under_review`, `won`, `lost`, `warning_*`, … */
+      readonly status: string;
+      /** When the dispute was opened (epoch seconds): the latest one gives the order its status. */
+      readonly openedAt: number;
     }
   | { readonly kind: 'deauthorized' };
 

@@ -1,16 +1,23 @@
 import type { RecordVersion } from '../domain/record-ordering.ts';
-import type { CustomerRecord, OrderRecord, StoreChange, SubscriptionRecord } from '../domain/records.ts';
+import type {
+  CustomerRecord,
+  OrderAdjustments,
+  OrderRecord,
+  RecordCollection,
+  StoreChange,
+  SubscriptionRecord,
+} from '../domain/records.ts';
 
 export type { RecordVersion } from '../domain/record-ordering.ts';
 
 export type ApplyOutcome = 'applied' | 'stale' | 'superseded';
 
-export type RecordCollection = 'customers' | 'subscriptions' | 'orders';
+export type { RecordCollection } from '../domain/records.ts';
 
 export interface RecordTypes {
   customers: CustomerRecord;
   subscriptions: SubscriptionRecord;
-  orders: OrderRecord & { readonly amountRefunded: number };
+  orders: OrderRecord & OrderAdjustments;
 }
 
 export interface RecordPage<T> {

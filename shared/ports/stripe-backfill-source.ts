@@ -1,16 +1,7 @@
-/** The Stripe lists a backfill walks, in the order it walks them. */
-/**
- * Invoice payments come before payment intents: a payment intent an InvoicePayment of the window
- * claims is an invoice's, even when the invoice itself was created before the window.
- */
-export const BACKFILL_PHASES = [
-  'subscriptions',
-  'invoices',
-  'invoice_payments',
-  'payment_intents',
-  'customers',
-] as const;
-export type BackfillPhase = (typeof BACKFILL_PHASES)[number];
+/** The Stripe lists a backfill walks: each kind declares its own (shared/domain/stripe-kinds/). */
+export { BACKFILL_PHASES, type BackfillPhase } from '../domain/stripe-kinds/registry.ts';
+
+import type { BackfillPhase } from '../domain/stripe-kinds/registry.ts';
 
 export interface ListPageRequest {
   readonly stripeAccountId: string;

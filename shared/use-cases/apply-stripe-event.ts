@@ -1,7 +1,7 @@
 import type { StripeIntegration } from '../domain/integration.ts';
-import { eventRank } from '../domain/record-ordering.ts';
 import type { StoreChange, StripeEventEnvelope } from '../domain/records.ts';
 import { mapStripeEvent } from '../domain/stripe-event-mapping.ts';
+import { eventRank } from '../domain/stripe-kinds/registry.ts';
 import { NotConnectedError } from '../errors/not-connected-error.ts';
 import { RetryLaterError } from '../errors/retry-later-error.ts';
 import type { ChangeJournal } from '../ports/change-journal.ts';

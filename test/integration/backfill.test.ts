@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BACKFILL_PHASES } from '#shared/domain/stripe-kinds/registry.ts';
+import { listedInWindow } from '../../scripts/stripe-emulator/seed-clinic.ts';
 import { requestBackfill, runBackfill } from '../support/as-deployed.ts';
 import { backfillDeps, connectedClinic } from '../support/backfill-helpers.ts';
 import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
@@ -57,8 +59,40 @@ describe('backfill', () => {
     expect(records.customers).toHaveLength(clinic.expected.customersUpserted);
     expect(JSON.stringify(records)).not.toMatch(/testpatient/i);
 
+    // Credit notes and disputes adjust the orders they belong to, from the lists of the window.
+    const adjusted = Object.fromEntries(
+      records.orders
+        // Nonzero ones, and those whose only credit note was voided.
+        .filter(
+          (o) =>
+            o.amountCredited ||
+            o.amountDisputed ||
+            o.disputeStatus ||
+            Object.hasOwn(clinic.expected.orderAdjustments, o.id as string),
+        )
+        .map((o) => [
+          o.id,
+          {
+            amountCredited: o.amountCredited,
+            amountDisputed: o.amountDisputed,
+            amountLost: o.amountLost,
+            disputeStatus: o.disputeStatus,
+          },
+        ]),
+    );
+    expect(Object.keys(clinic.expected.orderAdjustments).length).toBeGreaterThanOrEqual(6);
+    expect(adjusted).toEqual(clinic.expected.orderAdjustments);
+
+    // Every list costs its ideal ceil(n/100) requests, n being what the window holds.
     const stats = app.stripe.stats();
-    expect(stats.byPath['/v1/subscriptions']).toBe(Math.ceil(clinic.objects.subscriptions.length / 100));
+    const windowStart = clinic.expected.windowStart;
+    const listed = listedInWindow(clinic.objects, windowStart);
+    for (const phase of BACKFILL_PHASES) {
+      expect({ phase, requests: stats.byPath[`/v1/${phase}`] }).toEqual({
+        phase,
+        requests: Math.max(1, Math.ceil(listed[phase] / 100)),
+      });
+    }
     expect(stats.rateLimited).toBe(0);
     const status = (await handlers.status({ headers: bearer(token) })).json<{
       backfill: Record<string, unknown>;

@@ -2,7 +2,11 @@ import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConditionFailure } from '#shared/adapters/dynamodb/condition-failure.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
-import { NEWER_OR_SAME, REFUND_NEWER_OR_SAME } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
+import {
+  ENTRY_NEWER_OR_SAME,
+  NEWER_OR_SAME,
+  REFUND_NEWER_OR_SAME,
+} from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
 import {
   mayOverwrite,
   type RecordVersion,
@@ -34,6 +38,7 @@ async function conditionAllows(
   stored: Record<string, unknown> | undefined,
   condition: string,
   values: Record<string, unknown>,
+  names?: Record<string, string>,
 ): Promise<boolean> {
   const key = { pk: `REC#ordering#orders`, sk: `case_${++counter}` };
   if (stored) await db.send(new PutCommand({ TableName: app.tableName, Item: { ...key, ...stored } }));
@@ -45,6 +50,7 @@ async function conditionAllows(
         UpdateExpression: 'SET probe = :probe',
         ConditionExpression: condition,
         ExpressionAttributeValues: { ...values, ':probe': true },
+        ExpressionAttributeNames: names,
       }),
     );
     return true;
@@ -86,6 +92,26 @@ describe('record ordering: the DynamoDB conditions are the domain rule', () => {
         });
         if (dynamo !== refundMayOverwrite(stored, incoming)) {
           disagreements.push(`${JSON.stringify(stored)} <- ${JSON.stringify(incoming)}: DynamoDB ${dynamo}`);
+        }
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  it("ENTRY_NEWER_OR_SAME (a credit note's or dispute's entry on its order) agrees with mayOverwrite", async () => {
+    const disagreements: string[] = [];
+    const sample = versions.filter((_, i) => i % 2 === 1);
+    const names = { '#entry': 'dispute#dp_1', '#order': 'order', '#eventId': 'eventId' };
+    for (const incoming of versions) {
+      const values = { ':order': versionOrder(incoming), ':eventId': incoming.eventId };
+      for (const before of [undefined, ...sample]) {
+        const stored = before ? { order: versionOrder(before), eventId: before.eventId } : undefined;
+        // Another entry of the same order never decides: only the entry's own version does.
+        const other = { 'dispute#dp_2': { amount: 1, order: 10_000, eventId: 'evt_z' } };
+        const item = stored ? { ...other, 'dispute#dp_1': { amount: 5, ...stored } } : other;
+        const dynamo = await conditionAllows(item, ENTRY_NEWER_OR_SAME, values, names);
+        if (dynamo !== mayOverwrite(stored, incoming)) {
+          disagreements.push(`${JSON.stringify(before)} <- ${JSON.stringify(incoming)}: DynamoDB ${dynamo}`);
         }
       }
     }

@@ -85,7 +85,7 @@ function order(rng: Rng, id: string, kind: OrderRecord['kind']): OrderRecord {
 }
 
 function change(rng: Rng): StoreChange {
-  switch (rng.int(7)) {
+  switch (rng.int(9)) {
     case 0:
       return {
         kind: 'customer',
@@ -101,6 +101,23 @@ function change(rng: Rng): StoreChange {
     }
     case 4:
       return { kind: 'payment_link', paymentIntentId: rng.pick(INTENTS), invoiceId: rng.pick(INVOICES) };
+    case 5:
+      return {
+        kind: 'credit_note',
+        creditNoteId: rng.pick(['cn_a', 'cn_b']),
+        invoiceId: rng.pick(INVOICES),
+        amount: 100 * (1 + rng.int(20)),
+        voided: rng.chance(0.3),
+      };
+    case 6:
+      return {
+        kind: 'dispute',
+        disputeId: rng.pick(['dp_a', 'dp_b']),
+        paymentIntentId: rng.pick(INTENTS),
+        amount: 100 * (1 + rng.int(50)),
+        status: rng.pick(['needs_response', 'under_review', 'won', 'lost']),
+        openedAt: T - rng.int(1000),
+      };
     default: {
       const known = rng.chance(0.3);
       return {
@@ -161,11 +178,12 @@ describe('DynamoDbRecordStore.applySnapshot', () => {
       const page = Array.from({ length: 5 + rng.int(15) }, () => change(rng));
       const snapshot: RecordVersion = { created: T, rank: 0, eventId: '0backfill' };
       const runId = `run_${seed}`;
-      // The batch path's order: item changes as listed, then refunds as listed.
-      for (const c of page.filter((c) => c.kind !== 'refund')) {
+      // The batch path's order: item changes as listed, then adjustments as listed.
+      const adjusts = (c: StoreChange) => ['refund', 'credit_note', 'dispute'].includes(c.kind);
+      for (const c of page.filter((c) => !adjusts(c))) {
         await records.apply(single, c, snapshot, { kind: 'backfill', runId });
       }
-      for (const c of page.filter((c) => c.kind === 'refund')) {
+      for (const c of page.filter(adjusts)) {
         await records.apply(single, c, snapshot, { kind: 'backfill', runId });
       }
       await records.applySnapshot(batch, page, snapshot, runId);

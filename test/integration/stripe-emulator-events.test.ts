@@ -153,6 +153,36 @@ describe('the Stripe emulator fires signed events at the local Connect endpoint'
     );
     expect(refundedOrder).toMatchObject({ amountRefunded: charge?.amount });
 
+    // A credit note of the invoice just paid shows on its order, and is gone once voided.
+    const credited = await fire('credit_note.created');
+    expect(outcomes(credited.body)).toEqual([['credit_note.created', 200, 'processed']]);
+    const creditNote = emulatorData?.creditNotes.get(objectOf(credited.body) ?? '');
+    orders = await all('orders');
+    expect(order(creditNote?.invoice as string)).toMatchObject({ amountCredited: creditNote?.total });
+    expect(outcomes((await fire('credit_note.voided')).body)).toEqual([
+      ['credit_note.voided', 200, 'processed'],
+    ]);
+    orders = await all('orders');
+    expect(order(creditNote?.invoice as string)).toMatchObject({ amountCredited: 0 });
+
+    // The other charge just paid is disputed, then the dispute is lost.
+    const disputed = await fire('charge.dispute.created');
+    expect(outcomes(disputed.body)).toEqual([['charge.dispute.created', 200, 'processed']]);
+    const dispute = emulatorData?.disputes.get(objectOf(disputed.body) ?? '');
+    orders = await all('orders');
+    const disputedOrder = orders.find((o) => o.disputeStatus === 'needs_response');
+    expect(disputedOrder).toMatchObject({ amountDisputed: dispute?.amount, amountLost: 0 });
+    expect([objectOf(paid.body), objectOf(oneTime.body)]).toContain(disputedOrder?.id);
+    expect(outcomes((await fire('charge.dispute.closed')).body)).toEqual([
+      ['charge.dispute.closed', 200, 'processed'],
+    ]);
+    orders = await all('orders');
+    expect(order(disputedOrder?.id as string)).toMatchObject({
+      disputeStatus: 'lost',
+      amountDisputed: dispute?.amount,
+      amountLost: dispute?.amount,
+    });
+
     expect(outcomes((await fire('customer.subscription.updated')).body)).toEqual([
       ['customer.subscription.updated', 200, 'processed'],
     ]);

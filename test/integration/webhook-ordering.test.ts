@@ -68,5 +68,7 @@ describe('ordering', () => {
     const orders = await readAll(handlers, tokenA, 'orders');
     expect(orders.some((o) => (o.amountRefunded as number) > 0)).toBe(true);
     expect(orders.some((o) => o.kind === 'one_time')).toBe(true);
+    expect(orders.some((o) => (o.amountCredited as number) > 0)).toBe(true);
+    expect(orders.some((o) => o.disputeStatus !== null)).toBe(true);
   }, 120_000);
 });

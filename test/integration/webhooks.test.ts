@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
 import {
   CONNECTED_ACCOUNT_ID,
+  creditNoteAmounts,
   current,
   ids,
   legacy,
@@ -389,6 +390,151 @@ describe('POST /api/webhooks/stripe/{slug}: events become records', () => {
     const refused = await post('clinic-a', huge);
     expect(refused.statusCode).toBe(413);
     expect(refused.json()).toMatchObject({ error: 'payload_too_large' });
+  });
+});
+
+describe('POST /api/webhooks/stripe/{slug}: credit notes and disputes adjust orders', () => {
+  const adjustments = (order: Record<string, unknown> | undefined) => ({
+    amountCredited: order?.amountCredited,
+    amountDisputed: order?.amountDisputed,
+    amountLost: order?.amountLost,
+    disputeStatus: order?.disputeStatus,
+  });
+  const orderOf = async (id: string) => (await read('orders')).find((o) => o.id === id);
+
+  it.each([
+    ['current', current],
+    ['legacy', legacy],
+  ] as const)(
+    'credit notes sum on their invoice; a void credits nothing, whatever the order of arrival (%s shape)',
+    async (_, shape) => {
+      // The credit note arrives before its invoice: it waits on the invoice's order.
+      const first = await post(
+        'clinic-a',
+        stripeEvent('credit_note.created', shape.creditNote({ ...creditNoteAmounts(1900) }), {
+          created: T0 + 5,
+        }),
+      );
+      expect(first.json()).toEqual({ received: true, outcome: 'processed' });
+      expect(await read('orders')).toEqual([]);
+      await post('clinic-a', stripeEvent('invoice.paid', shape.invoice(), { created: T0 }));
+      expect(adjustments(await orderOf(ids.invoice))).toEqual({
+        amountCredited: 1900,
+        amountDisputed: 0,
+        amountLost: 0,
+        disputeStatus: null,
+      });
+      await post(
+        'clinic-a',
+        stripeEvent('credit_note.created', shape.creditNote({ id: 'cn_second', ...creditNoteAmounts(800) }), {
+          created: T0 + 6,
+        }),
+      );
+      expect((await orderOf(ids.invoice))?.amountCredited).toBe(2700);
+      // Voided in the same second as an update: the void wins its second.
+      await post(
+        'clinic-a',
+        stripeEvent('credit_note.voided', shape.creditNote({ status: 'void', voided_at: T0 + 9 }), {
+          created: T0 + 9,
+          id: 'evt_0void',
+        }),
+      );
+      await post(
+        'clinic-a',
+        stripeEvent('credit_note.updated', shape.creditNote(), { created: T0 + 9, id: 'evt_zupdate' }),
+      );
+      // A late copy of its creation changes nothing either.
+      await post(
+        'clinic-a',
+        stripeEvent('credit_note.created', shape.creditNote(), { created: T0 + 5, id: 'evt_late' }),
+      );
+      const order = await orderOf(ids.invoice);
+      expect(order).toMatchObject({ id: ids.invoice, amountPaid: 4900, amountCredited: 800 });
+      const table = JSON.stringify(await read('orders'));
+      for (const phi of PHI_STRINGS) expect(table).not.toContain(phi);
+    },
+  );
+
+  it('a dispute lands on the one-time payment it contests; losing it shows the money taken back', async () => {
+    await post(
+      'clinic-a',
+      stripeEvent('payment_intent.succeeded', legacy.oneTimePaymentIntent({ invoice: null }), {
+        created: T0,
+      }),
+    );
+    const opened = await post(
+      'clinic-a',
+      stripeEvent('charge.dispute.created', current.dispute({ amount: 12_000 }), { created: T0 + 10 }),
+    );
+    expect(opened.json()).toEqual({ received: true, outcome: 'processed' });
+    expect(adjustments(await orderOf(ids.oneTimePaymentIntent))).toEqual({
+      amountCredited: 0,
+      amountDisputed: 12_000,
+      amountLost: 0,
+      disputeStatus: 'needs_response',
+    });
+    await post(
+      'clinic-a',
+      stripeEvent('charge.dispute.closed', current.dispute({ amount: 12_000, status: 'lost' }), {
+        created: T0 + 20,
+      }),
+    );
+    // A late update from before the close does not reopen it.
+    await post(
+      'clinic-a',
+      stripeEvent('charge.dispute.updated', current.dispute({ amount: 12_000, status: 'under_review' }), {
+        created: T0 + 15,
+      }),
+    );
+    expect(adjustments(await orderOf(ids.oneTimePaymentIntent))).toEqual({
+      amountCredited: 0,
+      amountDisputed: 12_000,
+      amountLost: 12_000,
+      disputeStatus: 'lost',
+    });
+    const table = JSON.stringify(await read('orders'));
+    for (const phi of PHI_STRINGS) expect(table).not.toContain(phi);
+  });
+
+  it("a dispute of an invoice's payment lands on the invoice, even when it arrives before the link", async () => {
+    await post('clinic-a', stripeEvent('invoice.paid', current.invoice(), { created: T0 }));
+    const invoiceDispute = (overrides: Record<string, unknown>) =>
+      current.dispute({ charge: ids.charge, payment_intent: ids.paymentIntent, amount: 4900, ...overrides });
+    await post('clinic-a', stripeEvent('charge.dispute.created', invoiceDispute({}), { created: T0 + 2 }));
+    // Not an order of its own: the payment intent's item waits outside the listing.
+    expect((await read('orders')).map((o) => o.id)).toEqual([ids.invoice]);
+    await post(
+      'clinic-a',
+      stripeEvent('invoice_payment.paid', current.invoicePayment(), { created: T0 + 3 }),
+    );
+    expect(adjustments(await orderOf(ids.invoice))).toMatchObject({
+      amountDisputed: 4900,
+      disputeStatus: 'needs_response',
+    });
+    // After the link, the next event of the dispute follows it straight to the invoice.
+    await post(
+      'clinic-a',
+      stripeEvent('charge.dispute.closed', invoiceDispute({ status: 'won' }), { created: T0 + 30 }),
+    );
+    expect(adjustments(await orderOf(ids.invoice))).toEqual({
+      amountCredited: 0,
+      amountDisputed: 4900,
+      amountLost: 0,
+      disputeStatus: 'won',
+    });
+  });
+
+  it('a dispute of a charge without a payment intent is recorded as ignored, and changes nothing', async () => {
+    const response = await post(
+      'clinic-a',
+      stripeEvent('charge.dispute.created', current.dispute({ payment_intent: null }), { created: T0 }),
+    );
+    expect(response.json()).toEqual({
+      received: true,
+      outcome: 'ignored',
+      reason: 'dispute_without_payment_intent',
+    });
+    expect(await read('orders')).toEqual([]);
   });
 });
 

@@ -1,6 +1,13 @@
-import { current, legacy, stripeEvent, T0 } from '../../scripts/stripe-emulator/stripe-objects.ts';
+import {
+  creditNoteAmounts,
+  current,
+  legacy,
+  stripeEvent,
+  T0,
+} from '../../scripts/stripe-emulator/stripe-objects.ts';
 
 type Event = Record<string, unknown>;
+type EventOf = { data: { object: { id: string } } };
 
 /** A small deterministic PRNG, so shuffles and picks repeat exactly from a seed. */
 export function seededRandom(seed: number): () => number {
@@ -17,8 +24,8 @@ export function seededRandom(seed: number): () => number {
 /**
  * A realistic stream of `count` Stripe events for one account, in creation order: customers
  * created and updated (some deleted), subscriptions created then updated (plan changes, past_due,
- * cancel at period end) and some deleted, invoices paid / failed / voided, one-time payments and
- * refunds. Events share `created` seconds now and then, so the tie-break is exercised. Both API
+ * cancel at period end) and some deleted, invoices paid / failed / voided, one-time payments,
+ * refunds, credit notes (issued and voided) and disputes (opened, updated, closed). Events share `created` seconds now and then, so the tie-break is exercised. Both API
  * shapes appear.
  */
 export function eventStream(count: number, options: { seed?: number; account?: string } = {}): Event[] {
@@ -128,7 +135,49 @@ export function eventStream(count: number, options: { seed?: number; account?: s
           opts(created),
         ),
       );
-    } else if (roll < 0.95) {
+    } else if (roll < 0.885) {
+      // A credit note on an invoice of the stream, issued or voided (some twice over).
+      const invoices = events.filter((e) => e.type === 'invoice.paid');
+      const invoice = invoices[Math.floor(random() * invoices.length)] as EventOf | undefined;
+      if (!invoice) continue;
+      const voided = random() < 0.35;
+      events.push(
+        stripeEvent(
+          voided ? 'credit_note.voided' : 'credit_note.created',
+          current.creditNote({
+            id: `cn_S${invoice.data.object.id}_${Math.floor(random() * 2)}`,
+            invoice: invoice.data.object.id,
+            status: voided ? 'void' : 'issued',
+            ...creditNoteAmounts(100 + Math.floor(random() * 900)),
+          }),
+          opts(created),
+        ),
+      );
+    } else if (roll < 0.92) {
+      // A dispute of a one-time payment of the stream, opened, updated or closed.
+      const intents = events.filter((e) => e.type === 'payment_intent.succeeded');
+      const intent = intents[Math.floor(random() * intents.length)] as EventOf | undefined;
+      if (!intent) continue;
+      const [type, status] = (
+        [
+          ['charge.dispute.created', 'needs_response'],
+          ['charge.dispute.updated', 'under_review'],
+          ['charge.dispute.closed', random() < 0.5 ? 'lost' : 'won'],
+        ] as const
+      )[Math.floor(random() * 3)] as readonly [string, string];
+      events.push(
+        stripeEvent(
+          type,
+          current.dispute({
+            id: `du_S${intent.data.object.id}`,
+            payment_intent: intent.data.object.id,
+            amount: 100 + Math.floor(random() * 900),
+            status,
+          }),
+          opts(created),
+        ),
+      );
+    } else if (roll < 0.96) {
       const id = `pi_S${String(events.length).padStart(5, '0')}`;
       events.push(
         stripeEvent(
@@ -139,7 +188,7 @@ export function eventStream(count: number, options: { seed?: number; account?: s
       );
     } else {
       const pis = events.filter((e) => e.type === 'payment_intent.succeeded');
-      const pi = pis[Math.floor(random() * pis.length)] as { data: { object: { id: string } } } | undefined;
+      const pi = pis[Math.floor(random() * pis.length)] as EventOf | undefined;
       if (!pi) continue;
       events.push(
         stripeEvent(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backfillChanges } from '#shared/use-cases/backfill/backfill-changes.ts';
+import { backfillChanges } from '#shared/domain/stripe-kinds/registry.ts';
 
 const T = 1_760_000_000;
 const longId = `pi_${'x'.repeat(300)}`;

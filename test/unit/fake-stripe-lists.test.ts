@@ -7,6 +7,7 @@ import {
   countObjects,
   EDGE_GUARD_SECONDS,
   expectedImports,
+  type OrderAdjustment,
   type SeedClinicOptions,
   seedClinic,
 } from '../../scripts/stripe-emulator/seed-clinic.ts';
@@ -723,6 +724,42 @@ describe('seedClinic', () => {
       refer(pi.customer);
     }
 
+    // Credit notes and disputes of the window adjust the order of their invoice or payment.
+    const adjustments: Record<string, OrderAdjustment> = {};
+    const adjust = (orderId: string, change: (a: OrderAdjustment) => Partial<OrderAdjustment>) => {
+      const before = adjustments[orderId] ?? {
+        amountCredited: 0,
+        amountDisputed: 0,
+        amountLost: 0,
+        disputeStatus: null,
+      };
+      adjustments[orderId] = { ...before, ...change(before) };
+    };
+    for await (const note of stripe.creditNotes.list(
+      { limit: 100, created: { gte: windowStart } },
+      options,
+    )) {
+      adjust(note.invoice as string, (a) => ({
+        amountCredited: a.amountCredited + (note.status === 'void' ? 0 : note.amount),
+      }));
+    }
+    for await (const dispute of stripe.disputes.list(
+      { limit: 100, created: { gte: windowStart } },
+      options,
+    )) {
+      const intent = dispute.payment_intent as string;
+      const payments = await stripe.invoicePayments.list(
+        { payment: { type: 'payment_intent', payment_intent: intent }, limit: 1 },
+        options,
+      );
+      // Newest first: the first dispute an order meets is its newest.
+      adjust((payments.data[0]?.invoice as string | undefined) ?? intent, (a) => ({
+        amountDisputed: a.amountDisputed + dispute.amount,
+        amountLost: a.amountLost + (dispute.status === 'lost' ? dispute.amount : 0),
+        disputeStatus: a.disputeStatus ?? dispute.status,
+      }));
+    }
+
     expect(clinic.expected).toEqual({
       windowDays: 90,
       windowStart,
@@ -731,7 +768,9 @@ describe('seedClinic', () => {
       ordersCreated: invoiceOrders + oneTimeOrders,
       invoiceOrders,
       oneTimeOrders,
+      orderAdjustments: adjustments,
     });
+    expect(Object.keys(adjustments).length).toBeGreaterThan(0);
     expect(clinic.expected.subscriptionsCreated).toBeLessThan(150);
     expect(clinic.expected.invoiceOrders).toBeGreaterThan(0);
     expect(clinic.expected.oneTimeOrders).toBeGreaterThan(0);

@@ -2,17 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
 import {
-  mapCustomerObject,
-  mapInvoiceObject,
-  mapSubscriptionObject,
-} from '#shared/domain/stripe-event-mapping.ts';
-import {
   isImpossibleStripeId,
   isStripeAccountId,
   isStripeEventId,
   isStripeObjectId,
   MAX_STRIPE_ID_LENGTH,
 } from '#shared/domain/stripe-ids.ts';
+import { mapCustomerObject } from '#shared/domain/stripe-kinds/customer.ts';
+import { mapInvoiceObject } from '#shared/domain/stripe-kinds/invoice-order.ts';
+import { mapSubscriptionObject } from '#shared/domain/stripe-kinds/subscription.ts';
 import { matchPath, parseRequestUrl } from '../../scripts/local/api-gateway-event.ts';
 import { current, legacy, stripeEvent } from '../../scripts/stripe-emulator/stripe-objects.ts';
 

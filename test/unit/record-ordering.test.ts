@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  eventRank,
   mayOverwrite,
   type RecordVersion,
   refundMayOverwrite,
   versionOrder,
 } from '#shared/domain/record-ordering.ts';
+import { eventRank } from '#shared/domain/stripe-kinds/registry.ts';
 
 const v = (created: number, rank: RecordVersion['rank'], eventId: string): RecordVersion => ({
   created,

@@ -7,13 +7,10 @@ import type {
   SubscriptionRecord,
 } from '#shared/domain/records.ts';
 import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
-import {
-  HANDLED_STRIPE_EVENT_TYPES,
-  mapCustomerObject,
-  mapInvoiceObject,
-  mapStripeEvent,
-  mapSubscriptionObject,
-} from '#shared/domain/stripe-event-mapping.ts';
+import { HANDLED_STRIPE_EVENT_TYPES, mapStripeEvent } from '#shared/domain/stripe-event-mapping.ts';
+import { mapCustomerObject } from '#shared/domain/stripe-kinds/customer.ts';
+import { mapInvoiceObject } from '#shared/domain/stripe-kinds/invoice-order.ts';
+import { mapSubscriptionObject } from '#shared/domain/stripe-kinds/subscription.ts';
 import {
   CONNECTED_ACCOUNT_ID,
   CURRENT_API_VERSION,

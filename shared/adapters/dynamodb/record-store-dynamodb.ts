@@ -1,4 +1,20 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type CreditEntry,
+  creditEntry,
+  type DisputeEntry,
+  disputeEntry,
+  disputeTarget,
+  type PaymentTarget,
+  refundTarget,
+  summariseAdjustments,
+} from '../../domain/order-adjustments.ts';
 import { mayOverwrite, versionOrder } from '../../domain/record-ordering.ts';
 import type { RecordChange, StoreChange } from '../../domain/records.ts';
 import { isStripeObjectId } from '../../domain/stripe-ids.ts';
@@ -39,6 +55,20 @@ export const NEWER_OR_SAME =
 export const REFUND_NEWER_OR_SAME =
   'attribute_not_exists(refundCreated) OR refundCreated < :created OR (refundCreated = :created AND amountRefunded <= :amount)';
 
+/**
+ * `mayOverwrite` for an order's entry of one credit note or dispute (`#entry`, a map holding the
+ * `order` and `eventId` of the version that wrote it).
+ */
+export const ENTRY_NEWER_OR_SAME =
+  'attribute_not_exists(#entry) OR #entry.#order < :order OR (#entry.#order = :order AND #entry.#eventId <= :eventId)';
+
+/** Each credit note and dispute is an attribute of its order, named by its prefix and id. */
+const CREDIT_PREFIX = 'credit#';
+const DISPUTE_PREFIX = 'dispute#';
+
+/** An entry as stored: what it says, and the version that wrote it. */
+type StoredEntry = (CreditEntry | DisputeEntry) & { readonly order: number; readonly eventId: string };
+
 const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
   customers: ['id', 'created', 'deleted'],
   subscriptions: [
@@ -61,7 +91,6 @@ const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
     'status',
     'amount',
     'amountPaid',
-    'amountRefunded',
     'currency',
     'customerId',
     'subscriptionId',
@@ -70,7 +99,17 @@ const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
   ],
 };
 
-type Refund = Extract<RecordChange, { kind: 'refund' }>;
+/** Changes that adjust an order (its own guarded writes, never part of a batch's items). */
+type Adjustment = Extract<RecordChange, { kind: 'refund' | 'credit_note' | 'dispute' }>;
+type ItemChange = Exclude<StoreChange, Adjustment>;
+
+const isAdjustment = (change: StoreChange): change is Adjustment =>
+  change.kind === 'refund' || change.kind === 'credit_note' || change.kind === 'dispute';
+
+/** What a payment link moves from a payment intent's item to its invoice. */
+type Carried =
+  | { readonly kind: 'refund'; readonly amount: number; readonly created: number }
+  | { readonly kind: 'entry'; readonly attribute: string; readonly entry: StoredEntry };
 
 /**
  * Dashboard records, one item per Stripe object (`REC#{tenant}#{collection}` / id), listed newest
@@ -107,7 +146,9 @@ export class DynamoDbRecordStore implements RecordStore {
       case 'payment_link':
         return this.linkPayment(tenantId, change.paymentIntentId, change.invoiceId);
       case 'refund':
-        return this.refund(tenantId, change, version);
+      case 'credit_note':
+      case 'dispute':
+        return this.adjust(tenantId, change, version, false);
     }
   }
 
@@ -123,16 +164,16 @@ export class DynamoDbRecordStore implements RecordStore {
     version: RecordVersion,
     runId: string,
   ): Promise<void> {
-    const itemChanges = changes.filter((change) => change.kind !== 'refund');
+    const itemChanges = changes.filter((change): change is ItemChange => !isAdjustment(change));
     const keys = itemChanges.map((change) => snapshotKey(tenantId, change));
     // Two batches of one run sharing a key must not interleave their reads and writes.
-    const carriedRefunds = await this.snapshotLocks.withKeys(keys.map(keyString), async () => {
+    const carriedOver = await this.snapshotLocks.withKeys(keys.map(keyString), async () => {
       const current = new Map<string, Item>();
       for (const item of await batchGet(this.db, this.tableName, keys, this.batchOptions)) {
         current.set(keyString(item as RecordKey), item);
       }
       const changed = new Map<string, Item>();
-      const carriedRefunds: { invoiceId: string; amount: number; created: number }[] = [];
+      const carriedOver: { invoiceId: string; carried: Carried }[] = [];
       for (const change of itemChanges) {
         const key = snapshotKey(tenantId, change);
         const id = keyString(key);
@@ -140,13 +181,7 @@ export class DynamoDbRecordStore implements RecordStore {
         let after: Item | undefined;
         if (change.kind === 'payment_link') {
           after = linked(before, key, change.invoiceId);
-          if (typeof before?.refundCreated === 'number' && typeof before.amountRefunded === 'number') {
-            carriedRefunds.push({
-              invoiceId: change.invoiceId,
-              amount: before.amountRefunded,
-              created: before.refundCreated,
-            });
-          }
+          for (const carried of carriedBy(before)) carriedOver.push({ invoiceId: change.invoiceId, carried });
         } else {
           const collection =
             change.kind === 'customer'
@@ -168,14 +203,14 @@ export class DynamoDbRecordStore implements RecordStore {
         if (after) changed.set(id, after);
       }
       await batchPut(this.db, this.tableName, [...changed.values()], this.batchOptions);
-      return carriedRefunds;
+      return carriedOver;
     });
-    // After the links: a refund of a payment intent an invoice claimed goes to that invoice.
-    for (const carried of carriedRefunds) {
-      await this.writeRefund(tenantId, carried.invoiceId, carried.amount, carried.created, true);
+    // After the links: what reached a payment intent an invoice claimed goes to that invoice.
+    for (const { invoiceId, carried } of carriedOver) {
+      await this.carry(tenantId, invoiceId, carried, true);
     }
     for (const change of changes) {
-      if (change.kind === 'refund') await this.refund(tenantId, change, version, true);
+      if (isAdjustment(change)) await this.adjust(tenantId, change, version, true);
     }
   }
 
@@ -287,8 +322,8 @@ export class DynamoDbRecordStore implements RecordStore {
   /**
    * Marks a payment intent as paid for an invoice: its order item becomes a tombstone outside the
    * listing (created if absent), so a one-time order for it is never shown, whichever event
-   * arrives first. A refund that reached the payment intent before the link is carried over to
-   * the invoice, and the tombstone tells later refunds where to go.
+   * arrives first. A refund or dispute that reached the payment intent before the link is
+   * carried over to the invoice, and the tombstone tells later ones where to go.
    */
   private async linkPayment(
     tenantId: string,
@@ -305,55 +340,99 @@ export class DynamoDbRecordStore implements RecordStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    if (typeof Attributes?.refundCreated === 'number' && typeof Attributes.amountRefunded === 'number') {
-      await this.writeRefund(tenantId, invoiceId, Attributes.amountRefunded, Attributes.refundCreated);
-    }
+    for (const carried of carriedBy(Attributes)) await this.carry(tenantId, invoiceId, carried, false);
     return 'applied';
   }
 
-  /**
-   * A refund lands on the order its charge paid: the invoice when the payload names it, the
-   * payment intent when the payload says no invoice owns it, else whatever the payment intent's
-   * link says. A link may land between that lookup and the write, so the write to a payment
-   * intent refuses a tombstone, and the refund then follows the link.
-   */
-  private async refund(
+  private async carry(tenantId: string, invoiceId: string, carried: Carried, besideBatches: boolean) {
+    await (carried.kind === 'refund'
+      ? this.writeRefund(tenantId, invoiceId, carried.amount, carried.created, besideBatches)
+      : this.writeEntry(tenantId, invoiceId, carried.attribute, carried.entry, besideBatches));
+  }
+
+  /** A refund, credit note or dispute, on the order it adjusts (order-adjustments.ts). */
+  private adjust(
     tenantId: string,
-    change: Refund,
+    change: Adjustment,
     version: RecordVersion,
-    besideBatches = false,
+    besideBatches: boolean,
   ): Promise<ApplyOutcome> {
-    const created = versionOrder(version);
-    const amount = change.amountRefunded;
-    const known = change.invoiceId ?? (change.invoiceKnown ? change.paymentIntentId : null);
-    if (known) return orStale(await this.writeRefund(tenantId, known, amount, created, besideBatches));
-    const intentId = change.paymentIntentId;
-    if (!intentId) return 'stale';
-    const linkedInvoice = async () => {
-      const { Item } = await this.db.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: recordKey(tenantId, 'orders', intentId),
-          ConsistentRead: true,
-          ProjectionExpression: 'supersededBy',
-        }),
-      );
-      return typeof Item?.supersededBy === 'string' ? Item.supersededBy : undefined;
-    };
-    const invoiceId = await linkedInvoice();
-    if (invoiceId)
-      return orStale(await this.writeRefund(tenantId, invoiceId, amount, created, besideBatches));
-    const outcome = await this.writeRefund(tenantId, intentId, amount, created, besideBatches, true);
+    const order = versionOrder(version);
+    switch (change.kind) {
+      case 'refund':
+        return this.onTarget(tenantId, refundTarget(change), (orderId, unlessLinked) =>
+          this.writeRefund(tenantId, orderId, change.amountRefunded, order, besideBatches, unlessLinked),
+        );
+      case 'credit_note': {
+        const entry = { ...creditEntry(change), order, eventId: version.eventId };
+        const attribute = `${CREDIT_PREFIX}${change.creditNoteId}`;
+        return this.onTarget(tenantId, { kind: 'order', orderId: change.invoiceId }, (orderId) =>
+          this.writeEntry(tenantId, orderId, attribute, entry, besideBatches),
+        );
+      }
+      case 'dispute': {
+        const entry = { ...disputeEntry(change), order, eventId: version.eventId };
+        const attribute = `${DISPUTE_PREFIX}${change.disputeId}`;
+        return this.onTarget(tenantId, disputeTarget(change), (orderId, unlessLinked) =>
+          this.writeEntry(tenantId, orderId, attribute, entry, besideBatches, unlessLinked),
+        );
+      }
+    }
+  }
+
+  /**
+   * Writes on the order a target names. A payment intent's goes wherever its link says, else to
+   * the payment intent itself; a link may land between that lookup and the write, so that write
+   * refuses a tombstone, and then follows the link.
+   */
+  private async onTarget(
+    tenantId: string,
+    target: PaymentTarget | null,
+    write: (orderId: string, unlessLinked: boolean) => Promise<ApplyOutcome | 'refused'>,
+  ): Promise<ApplyOutcome> {
+    if (!target) return 'stale';
+    if (target.kind === 'order') return orStale(await write(target.orderId, false));
+    const intentId = target.paymentIntentId;
+    const invoiceId = await this.linkedInvoice(tenantId, intentId);
+    if (invoiceId) return orStale(await write(invoiceId, false));
+    const outcome = await write(intentId, true);
     if (outcome !== 'refused') return outcome;
-    // Refused: an older refund, or a link that landed meanwhile (links never go away).
-    const linkedSince = await linkedInvoice();
-    return linkedSince
-      ? orStale(await this.writeRefund(tenantId, linkedSince, amount, created, besideBatches))
-      : 'stale';
+    // Refused: an older write, or a link that landed meanwhile (links never go away).
+    const linkedSince = await this.linkedInvoice(tenantId, intentId);
+    return linkedSince ? orStale(await write(linkedSince, false)) : 'stale';
+  }
+
+  private async linkedInvoice(tenantId: string, paymentIntentId: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: recordKey(tenantId, 'orders', paymentIntentId),
+        ConsistentRead: true,
+        ProjectionExpression: 'supersededBy',
+      }),
+    );
+    return typeof Item?.supersededBy === 'string' ? Item.supersededBy : undefined;
+  }
+
+  /** One credit note's or dispute's entry under its own guard; a stub when the order is not there yet. */
+  private writeEntry(
+    tenantId: string,
+    orderId: string,
+    attribute: string,
+    entry: StoredEntry,
+    besideBatches: boolean,
+    unlessLinked = false,
+  ): Promise<ApplyOutcome | 'refused'> {
+    return this.adjustOrder(tenantId, orderId, besideBatches, unlessLinked, {
+      UpdateExpression: 'SET #entry = :entry',
+      ConditionExpression: ENTRY_NEWER_OR_SAME,
+      ExpressionAttributeNames: { '#entry': attribute, '#order': 'order', '#eventId': 'eventId' },
+      ExpressionAttributeValues: { ':entry': entry, ':order': entry.order, ':eventId': entry.eventId },
+    });
   }
 
   /** Creates a listing-less stub when the order has not arrived yet; the order event fills it. */
-  private async writeRefund(
+  private writeRefund(
     tenantId: string,
     orderId: string,
     amount: number,
@@ -361,21 +440,41 @@ export class DynamoDbRecordStore implements RecordStore {
     besideBatches = false,
     unlessLinked = false,
   ): Promise<ApplyOutcome | 'refused'> {
+    return this.adjustOrder(tenantId, orderId, besideBatches, unlessLinked, {
+      UpdateExpression: 'SET amountRefunded = :amount, refundCreated = :created',
+      ConditionExpression: REFUND_NEWER_OR_SAME,
+      ExpressionAttributeValues: { ':amount': amount, ':created': created },
+    });
+  }
+
+  /**
+   * One guarded write of an order's adjustment. `unlessLinked` (a write to a payment intent)
+   * also refuses a tombstone, answering `refused` so the caller follows the link. Beside a
+   * backfill's batches, a batch holding the order must not overwrite the write.
+   */
+  private async adjustOrder(
+    tenantId: string,
+    orderId: string,
+    besideBatches: boolean,
+    unlessLinked: boolean,
+    update: { readonly ConditionExpression: string } & Pick<
+      UpdateCommandInput,
+      'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<ApplyOutcome | 'refused'> {
     const key = recordKey(tenantId, 'orders', orderId);
     const write = () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
-          UpdateExpression: 'SET amountRefunded = :amount, refundCreated = :created',
+          ...update,
           ConditionExpression: unlessLinked
-            ? `(${REFUND_NEWER_OR_SAME}) AND attribute_not_exists(supersededBy)`
-            : REFUND_NEWER_OR_SAME,
-          ExpressionAttributeValues: { ':amount': amount, ':created': created },
+            ? `(${update.ConditionExpression}) AND attribute_not_exists(supersededBy)`
+            : update.ConditionExpression,
         }),
       );
     try {
-      // Beside a backfill's batches, a batch holding the order must not overwrite this refund.
       await (besideBatches ? this.snapshotLocks.withKeys([keyString(key)], write) : write());
       return 'applied';
     } catch (error) {
@@ -392,7 +491,7 @@ const orStale = (outcome: ApplyOutcome | 'refused'): ApplyOutcome =>
 type Item = Record<string, unknown>;
 type RecordKey = ReturnType<typeof recordKey>;
 
-function snapshotKey(tenantId: string, change: Exclude<StoreChange, { kind: 'refund' }>): RecordKey {
+function snapshotKey(tenantId: string, change: ItemChange): RecordKey {
   switch (change.kind) {
     case 'customer':
       return recordKey(tenantId, 'customers', change.record.id);
@@ -446,8 +545,36 @@ function linked(before: Item | undefined, key: RecordKey, invoiceId: string): It
 function pick<C extends RecordCollection>(collection: C, item: Record<string, unknown>): RecordTypes[C] {
   const out: Record<string, unknown> = {};
   for (const field of FIELDS[collection]) out[field as string] = item[field as string] ?? null;
-  if (collection === 'orders') out.amountRefunded = (item.amountRefunded as number | undefined) ?? 0;
+  if (collection === 'orders') Object.assign(out, adjustmentsOf(item));
   return out as unknown as RecordTypes[C];
+}
+
+/** The refund, credit note and dispute entries an order item holds, summed up. */
+function adjustmentsOf(item: Item) {
+  const credits = new Map<string, CreditEntry>();
+  const disputes = new Map<string, DisputeEntry>();
+  for (const [attribute, value] of Object.entries(item)) {
+    if (attribute.startsWith(CREDIT_PREFIX))
+      credits.set(attribute.slice(CREDIT_PREFIX.length), value as CreditEntry);
+    if (attribute.startsWith(DISPUTE_PREFIX))
+      disputes.set(attribute.slice(DISPUTE_PREFIX.length), value as DisputeEntry);
+  }
+  const refunded = typeof item.amountRefunded === 'number' ? item.amountRefunded : 0;
+  return summariseAdjustments(refunded, credits, disputes);
+}
+
+/** What a payment intent's item holds that its invoice takes over when a link claims it. */
+function carriedBy(item: Item | undefined): Carried[] {
+  if (!item) return [];
+  const carried: Carried[] = [];
+  if (typeof item.refundCreated === 'number' && typeof item.amountRefunded === 'number') {
+    carried.push({ kind: 'refund', amount: item.amountRefunded, created: item.refundCreated });
+  }
+  for (const [attribute, value] of Object.entries(item)) {
+    if (attribute.startsWith(DISPUTE_PREFIX))
+      carried.push({ kind: 'entry', attribute, entry: value as StoredEntry });
+  }
+  return carried;
 }
 
 function encodeCursor(collection: RecordCollection, key: Record<string, unknown>): string {

@@ -1,9 +1,9 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { RecordCollection } from '../../ports/record-store.ts';
+import { RECORD_COLLECTIONS } from '../../domain/records.ts';
 import type { ErasureStep, TenantDataEraser } from '../../ports/tenant-data-eraser.ts';
 
 /** Every collection the record store keeps (`REC#{tenant}#{collection}`). */
-const COLLECTIONS: readonly RecordCollection[] = ['customers', 'subscriptions', 'orders'];
+const COLLECTIONS = RECORD_COLLECTIONS;
 
 /** The partitions holding a tenant's Stripe-derived data, erased in this order. */
 export function tenantDataPartitions(tenantId: string): readonly string[] {

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { BACKFILL_LIST_OF } from '../../domain/stripe-kinds/registry.ts';
 import type {
   BackfillPhase,
   ListPage,
@@ -10,46 +11,37 @@ import type {
 export const PAGE_SIZE = 100;
 
 /**
- * Reads a connected account's lists with the platform key and the `Stripe-Account` header.
- * `expand` brings each object's customer (and a payment intent's charge)
- * inline, so no object ever costs a request of its own. The SDK's own retries are off: the
+ * Reads a connected account's lists with the platform key and the `Stripe-Account` header, as
+ * each kind's list declares them (shared/domain/stripe-kinds/): `expand` brings each object's
+ * customer (and a payment intent's charge) inline, so no object ever costs a request of its own. The SDK's own retries are off: the
  * rate-limit-aware wrapper around this source retries 429, 5xx and network errors uniformly.
  */
 export class StripeSdkBackfillSource implements StripeBackfillSource {
   constructor(private readonly stripe: Stripe) {}
 
   async listPage(phase: BackfillPhase, request: ListPageRequest): Promise<ListPage> {
-    const options = { stripeAccount: request.stripeAccountId, maxNetworkRetries: 0 };
-    const page = {
+    const list = BACKFILL_LIST_OF[phase];
+    const params = {
       limit: PAGE_SIZE,
+      ...list.params,
       ...(request.startingAfter ? { starting_after: request.startingAfter } : {}),
+      // A list Stripe cannot filter by date (subscriptions) is read whole.
+      ...(list.createdFilter ? { created: { gte: request.createdGte } } : {}),
+      ...(list.expand ? { expand: [...list.expand] } : {}),
     };
-    const created = { created: { gte: request.createdGte } };
-    let list: Stripe.ApiList<unknown>;
-    switch (phase) {
-      case 'subscriptions':
-        // No created filter: a subscription that began years ago may still bill today.
-        list = await this.stripe.subscriptions.list(
-          { ...page, status: 'all', expand: ['data.customer'] },
-          options,
-        );
-        break;
-      case 'invoices':
-        list = await this.stripe.invoices.list({ ...page, ...created, expand: ['data.customer'] }, options);
-        break;
-      case 'invoice_payments':
-        list = await this.stripe.invoicePayments.list({ ...page, ...created }, options);
-        break;
-      case 'payment_intents':
-        list = await this.stripe.paymentIntents.list(
-          { ...page, ...created, expand: ['data.customer', 'data.latest_charge'] },
-          options,
-        );
-        break;
-      case 'customers':
-        list = await this.stripe.customers.list({ ...page, ...created }, options);
-        break;
+    const resource = (this.stripe as unknown as Record<string, ListableResource | undefined>)[list.resource];
+    if (typeof resource?.list !== 'function') {
+      throw new TypeError(`stripe has no list for the ${phase} backfill list (${list.resource})`);
     }
-    return { data: list.data as Record<string, unknown>[], hasMore: list.has_more };
+    const page = await resource.list(params, {
+      stripeAccount: request.stripeAccountId,
+      maxNetworkRetries: 0,
+    });
+    return { data: page.data as Record<string, unknown>[], hasMore: page.has_more };
   }
+}
+
+/** What every stripe-node resource the backfill reads has in common. */
+interface ListableResource {
+  list(params: Record<string, unknown>, options: Stripe.RequestOptions): Promise<Stripe.ApiList<unknown>>;
 }

@@ -1,4 +1,5 @@
 import { earliest } from '../../domain/backfill-job.ts';
+import { BACKFILL_LANES, backfillChanges } from '../../domain/stripe-kinds/registry.ts';
 import { StripeReadError } from '../../errors/stripe-read-error.ts';
 import type {
   BackfillProgress,
@@ -18,7 +19,6 @@ import {
 } from '../../ports/stripe-backfill-source.ts';
 import { ReadAhead } from '../../support/read-ahead.ts';
 import { abandonBackfill, THROTTLED_RETRY_SECONDS } from './abandon-backfill.ts';
-import { backfillChanges } from './backfill-changes.ts';
 import { Checkpoints } from './checkpoints.ts';
 import { replayJournal } from './replay-journal.ts';
 import { isThrottled } from './throttling.ts';
@@ -80,17 +80,14 @@ const READ_AHEAD_PAGES = 3;
 const CHECKPOINT_INTERVAL_MS = 1000;
 /** Pages of a lane being written at once: one's reads overlap another's writes. */
 const WRITES_IN_FLIGHT = 2;
+
 /**
- * The lists are walked in two lanes at once: a list's pages come one after the other (each
- * needs the last id of the one before), so one lane is bound by Stripe's latency, not by the
- * pace. InvoicePayments come before payment intents in their lane: a payment intent an invoice
- * claimed is then known and skipped. The lanes' keys barely meet (refunds of invoice payments),
- * and the record store serialises batches that share a key.
+ * The lists are walked in two lanes at once (each kind names its lists' lane): a list's pages
+ * come one after the other (each needs the last id of the one before), so one lane is bound by
+ * Stripe's latency, not by the pace. The lanes' keys barely meet (refunds and disputes of
+ * invoice payments), and the record store serialises batches that share a key.
  */
-export const BACKFILL_LANES: readonly (readonly BackfillPhase[])[] = [
-  ['subscriptions', 'invoices', 'customers'],
-  ['invoice_payments', 'payment_intents'],
-];
+export { BACKFILL_LANES };
 
 type LaneEnd =
   | { readonly end: 'done' | 'stopped' }
@@ -128,7 +125,13 @@ export async function runBackfill(
   if (!status) return { outcome: 'refused' };
   const replayWindowStart = new Date(earliest(status.replayFrom, status.startedAt) ?? deps.clock.now());
   let progress: BackfillProgress = withLanes(
-    status.progress ?? { phase: BACKFILL_PHASES[0], cursor: null, pages: 0, requests: 0, objects: {} },
+    status.progress ?? {
+      phase: BACKFILL_PHASES[0] as BackfillPhase,
+      cursor: null,
+      pages: 0,
+      requests: 0,
+      objects: {},
+    },
     status.progress?.lanes ??
       BACKFILL_LANES.map((lane) => ({ phase: lane[0] as BackfillPhase, cursor: null })),
   );

@@ -1,5 +1,5 @@
 import { parseStripeEvent } from '../../domain/stripe-event-envelope.ts';
-import { HANDLED_STRIPE_EVENT_TYPES } from '../../domain/stripe-event-mapping.ts';
+import { SWEPT_STRIPE_EVENT_TYPES } from '../../domain/stripe-kinds/registry.ts';
 import { RetryLaterError } from '../../errors/retry-later-error.ts';
 import type { InvocationClock } from '../../ports/event-ledger.ts';
 import type { ReconcileQueue } from '../../ports/job-queues.ts';
@@ -39,8 +39,6 @@ const EVENTS_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 const HAND_OVER_MARGIN_MS = 15_000;
 /** One page's retries may take this long at most. */
 const PAGE_RETRY_BUDGET_MS = 60_000;
-/** Deauthorizations reach the platform's Connect endpoint; a sweep cannot read after one. */
-const SWEPT_TYPES = HANDLED_STRIPE_EVENT_TYPES.filter((type) => type !== 'account.application.deauthorized');
 
 /**
  * Catch-up from the Events API: reads the account's events created since the last sweep (newest
@@ -101,7 +99,7 @@ export async function sweepAccountEvents(
       stripeAccountId,
       createdAfter,
       startingAfter,
-      types: SWEPT_TYPES,
+      types: SWEPT_STRIPE_EVENT_TYPES,
       retryBudgetMs: Math.min(
         PAGE_RETRY_BUDGET_MS,
         invocation.getRemainingTimeInMillis() - HAND_OVER_MARGIN_MS,
