@@ -1,6 +1,5 @@
 import { earliest } from '../../domain/backfill-job.ts';
-import { BACKFILL_LANES, backfillChanges } from '../../domain/stripe-kinds/registry.ts';
-import { StripeReadError } from '../../errors/stripe-read-error.ts';
+import { BACKFILL_LANES } from '../../domain/stripe-kinds/registry.ts';
 import type {
   BackfillProgress,
   BackfillResult,
@@ -14,12 +13,12 @@ import type { RecordStore, RecordVersion } from '../../ports/record-store.ts';
 import {
   BACKFILL_PHASES,
   type BackfillPhase,
-  type ListPage,
   type StripeBackfillSource,
 } from '../../ports/stripe-backfill-source.ts';
-import { ReadAhead } from '../../support/read-ahead.ts';
 import { abandonBackfill, THROTTLED_RETRY_SECONDS } from './abandon-backfill.ts';
+import { type FetchedPage, type LanePage, type LaneRun, type Position, walkLane } from './backfill-lane.ts';
 import { Checkpoints } from './checkpoints.ts';
+import { PageChanges } from './page-changes.ts';
 import { replayJournal } from './replay-journal.ts';
 import { isThrottled } from './throttling.ts';
 import { beforeTime, nameOf, settle, TIME_UP } from './time-limits.ts';
@@ -64,9 +63,6 @@ export type RunBackfillOutcome =
    */
   | { readonly outcome: 'refused' };
 
-type FetchedPage = ListPage & { readonly fetchedAt: number };
-type Position = { readonly phase: BackfillPhase; readonly cursor: string | null };
-
 /** Retryable read failures tolerated across slices (each after its own 8 attempts) before failing. */
 const MAX_STALLS = 5;
 const STALL_DELAY_SECONDS = 300;
@@ -75,11 +71,7 @@ const DEFAULT_SAFETY_MARGIN_MS = 60_000;
 /** SQS's longest delay. */
 const MAX_DELAY_SECONDS = 900;
 const THROTTLED: unique symbol = Symbol('throttled');
-/** Pages read ahead of the writes, per lane: a few hundred objects, a few MB at most. */
-const READ_AHEAD_PAGES = 3;
 const CHECKPOINT_INTERVAL_MS = 1000;
-/** Pages of a lane being written at once: one's reads overlap another's writes. */
-const WRITES_IN_FLIGHT = 2;
 
 /**
  * The lists are walked in two lanes at once (each kind names its lists' lane): a list's pages
@@ -88,10 +80,6 @@ const WRITES_IN_FLIGHT = 2;
  * invoice payments), and the record store serialises batches that share a key.
  */
 export { BACKFILL_LANES };
-
-type LaneEnd =
-  | { readonly end: 'done' | 'stopped' }
-  | { readonly end: 'stripe_error'; readonly error: StripeReadError };
 
 /** When a slice stops starting work (pages, replay groups, batch back-offs): half its margin before the deadline. */
 export function handOverTime(deadline: number, safetyMarginMs = DEFAULT_SAFETY_MARGIN_MS): number {
@@ -200,18 +188,13 @@ export async function runBackfill(
   const integration = await deps.integrations.getByTenant(tenantId);
   // Disconnected (or disconnecting): nothing more is written for the tenant, the replay neither.
   if (integration?.status !== 'connected') return fail('Stripe is not connected', false);
-  const windowStartMs = status.windowStart * 1000;
-  // Customers already written by this invocation: one write each, however many objects name them.
-  const seenCustomers = new Set<string>();
-  // Payment intents an InvoicePayment claimed in this invocation, and the invoice: their one-time
-  // candidates would only be refused by the store, so they are not sent (after a resume the store
-  // still refuses them), and their refunds go straight to the invoice.
-  const linkedIntents = new Map<string, string>();
+  // What this invocation's pages write, less customers already written and claimed payments.
+  const pageChanges = new PageChanges(status.windowStart * 1000);
   const requestsAtStart = deps.source.stats?.requests ?? 0;
   const progressAtStart = progress.requests;
   // The snapshot's version is the second its request started: Stripe served the page at or after
   // it, so an event newer than the data is newer than the version too, however long the page waited.
-  const fetchPage = async (at: Position): Promise<FetchedPage> => {
+  const fetch = async (at: Position): Promise<FetchedPage> => {
     const fetchedAt = Math.floor(deps.clock.now().getTime() / 1000);
     const page = await deps.source.listPage(at.phase, {
       stripeAccountId: integration.stripeAccountId,
@@ -221,127 +204,50 @@ export async function runBackfill(
     });
     return { ...page, fetchedAt };
   };
-
-  const runLane = async (lane: number): Promise<LaneEnd> => {
-    const phases = BACKFILL_LANES[lane] as readonly BackfillPhase[];
-    // Stripe is read ahead of the writes: the latency of one and the cost of the other overlap.
-    // Reading stops at the safety margin; what was read by then is still written.
-    let readAt = progress.lanes?.[lane] ?? undefined;
-    const pages = new ReadAhead<FetchedPage & { readonly at: Position; readonly next: Position | null }>(
-      async () => {
-        const at = readAt;
-        if (!at || halted() || deadline - deps.clock.now().getTime() < margin) return undefined;
-        const page = await fetchPage(at);
-        const last = page.data.at(-1)?.id;
-        const phaseAfter = phases[phases.indexOf(at.phase) + 1];
-        const next: Position | null =
-          page.hasMore && typeof last === 'string'
-            ? { phase: at.phase, cursor: last }
-            : phaseAfter
-              ? { phase: phaseAfter, cursor: null }
-              : null;
-        readAt = next ?? undefined;
-        return { ...page, at, next };
-      },
-      READ_AHEAD_PAGES,
-    );
-    let landed: Promise<void> = Promise.resolve();
-    const inFlight: Promise<void>[] = [];
-    try {
-      for (;;) {
-        // Writes held up past half the margin, or the other lane stopped: hand over now.
-        if (halted() || deps.clock.now().getTime() >= handOverAt) return { end: 'stopped' };
-        let page: Awaited<ReturnType<typeof pages.take>>;
-        try {
-          // A read that hangs (Stripe slow, retries backing off) must not carry the invocation
-          // past its deadline: at half the margin the lane gives up waiting and hands over.
-          const taken = await beforeTime(pages.take(), handOverAt - deps.clock.now().getTime());
-          if (taken === TIME_UP) return { end: 'stopped' };
-          page = taken;
-        } catch (error) {
-          if (error instanceof StripeReadError) {
-            return error.outOfTime ? { end: 'stopped' } : { end: 'stripe_error', error };
-          }
-          throw error;
-        }
-        if (!page) {
-          await landed;
-          return { end: progress.lanes?.[lane] ? 'stopped' : 'done' };
-        }
-        const phase = page.at.phase;
-        const version: RecordVersion = { created: page.fetchedAt, rank: 0, eventId: '0backfill' };
-        const changes = page.data
-          .flatMap((object) => {
-            const objectChanges = backfillChanges(phase, object, windowStartMs);
-            // An invoice's payment intent: only its refund matters, and it belongs to the invoice.
-            const invoiceId =
-              phase === 'payment_intents' && typeof object.id === 'string'
-                ? linkedIntents.get(object.id)
-                : undefined;
-            if (invoiceId) {
-              return objectChanges.flatMap((change) =>
-                change.kind === 'refund' ? [{ ...change, invoiceId }] : [],
-              );
-            }
-            return objectChanges;
-          })
-          .filter((change) => {
-            if (change.kind === 'payment_link') linkedIntents.set(change.paymentIntentId, change.invoiceId);
-            if (change.kind !== 'customer') return true;
-            if (seenCustomers.has(change.record.id)) return false;
-            seenCustomers.add(change.record.id);
-            return true;
-          });
-        // Disconnect stops intake at once: a page is written only after a consistent read found
-        // the run still current (one read per page of up to 100 objects), so once the status is
-        // gone no page starts, and only those already being written land.
-        const written = settle(
-          (async () => {
-            if (!(await isCurrent())) return false;
-            await deps.records.applySnapshot(tenantId, changes, version, runId);
-            return true;
-          })(),
-        );
-        // Pages are written a few at once, but counted and checkpointed strictly in order, so a
-        // checkpoint never gets ahead of a page that has not landed (batches sharing a key are
-        // serialised by the record store). A page settles only once its own write has, even
-        // after an earlier one failed: nothing of the lane is still writing when it reports.
-        const previous = landed;
-        landed = settle(
-          (async () => {
-            const [before, own] = await Promise.allSettled([previous, written]);
-            if (before.status === 'rejected') throw before.reason;
-            if (own.status === 'rejected') throw own.reason;
-            if (!own.value || gone()) return;
-            const lanes = [...(progress.lanes ?? [])];
-            lanes[lane] = page.next;
-            progress = withLanes(
-              {
-                ...progress,
-                pages: progress.pages + 1,
-                requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
-                objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
-                stalls: 0,
-              },
-              lanes,
-            );
-            checkpoints.save(progress);
-            input.onProgress?.(progress);
-          })(),
-        );
-        inFlight.push(landed);
-        if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
-      }
-    } finally {
-      pages.stop();
-      // Whatever way the lane ends, its pages in flight land (or fail) before it reports.
-      await landed;
-    }
+  // Disconnect stops intake at once: a page is written only after a consistent read found the
+  // run still current (one read per page of up to 100 objects), so once the status is gone no
+  // page starts, and only those already being written land.
+  const write = async (page: LanePage): Promise<boolean> => {
+    const version: RecordVersion = { created: page.fetchedAt, rank: 0, eventId: '0backfill' };
+    const changes = pageChanges.of(page.at.phase, page.data);
+    if (!(await isCurrent())) return false;
+    await deps.records.applySnapshot(tenantId, changes, version, runId);
+    return true;
   };
+  const laneOf = (lane: number): LaneRun => ({
+    phases: BACKFILL_LANES[lane] as readonly BackfillPhase[],
+    start: progress.lanes?.[lane] ?? undefined,
+    deadline,
+    margin,
+    handOverAt,
+    now,
+    halted,
+    fetch,
+    write,
+    landed: (page) => {
+      if (gone()) return;
+      const lanes = [...(progress.lanes ?? [])];
+      lanes[lane] = page.next;
+      const phase = page.at.phase;
+      progress = withLanes(
+        {
+          ...progress,
+          pages: progress.pages + 1,
+          requests: progressAtStart + ((deps.source.stats?.requests ?? 0) - requestsAtStart),
+          objects: { ...progress.objects, [phase]: (progress.objects[phase] ?? 0) + page.data.length },
+          stalls: 0,
+        },
+        lanes,
+      );
+      checkpoints.save(progress);
+      input.onProgress?.(progress);
+    },
+    unfinished: () => Boolean(progress.lanes?.[lane]),
+  });
 
   const ends = await Promise.allSettled(
     BACKFILL_LANES.map((_, lane) =>
-      runLane(lane).finally(() => {
+      walkLane(laneOf(lane)).finally(() => {
         // One lane ending early (an error, the deadline) stops the other at its next page.
         if (progress.lanes?.[lane]) stopping = true;
       }),
