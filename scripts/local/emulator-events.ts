@@ -2,13 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { AccountData } from '../stripe-emulator/account-data.ts';
 import {
   application,
+  cancellationDetails,
+  chargeOf,
   creditNoteForInvoice,
-  current,
   DAY,
   disputeOfCharge,
-  list,
+  invoiceOf,
+  invoicePaymentOf,
+  type Payer,
+  patientCustomer,
+  paymentIntentOf,
   type StripeObject,
   stripeEvent,
+  subscriptionItemOf,
+  subscriptionLineItem,
+  subscriptionOf,
 } from '../stripe-emulator/stripe-objects.ts';
 
 /**
@@ -188,26 +196,21 @@ const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Bu
     const template = itemsOf(priced)[0] as StripeObject;
     const id = `sub_1Dev${token(10)}`;
     const periodEnd = now + 30 * DAY;
-    const item = current.subscriptionItem({
+    const item = subscriptionItemOf({
       id: `si_Dev${token(10)}`,
-      created: now,
-      current_period_start: now,
-      current_period_end: periodEnd,
-      quantity: 1,
       subscription: id,
+      created: now,
+      period: { start: now, end: periodEnd },
+      quantity: 1,
       price: template.price,
       plan: template.plan,
     });
-    const subscription = current.subscription({
+    const subscription = subscriptionOf({
       id,
-      created: now,
-      start_date: now,
-      billing_cycle_anchor: now,
       customer: customer.id,
-      status: 'active',
-      latest_invoice: null,
-      default_payment_method: `pm_1Dev${token(10)}`,
-      items: list([item], `/v1/subscription_items?subscription=${id}`),
+      created: now,
+      items: [item],
+      defaultPaymentMethod: `pm_1Dev${token(10)}`,
     });
     data.subscriptions.add(subscription);
     return [['customer.subscription.created', subscription]];
@@ -224,12 +227,7 @@ const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Bu
       cancel_at_period_end: true,
       cancel_at: periodEnd,
       canceled_at: now,
-      cancellation_details: {
-        comment: null,
-        feedback: null,
-        feedback_option: null,
-        reason: 'cancellation_requested',
-      },
+      cancellation_details: cancellationDetails('cancellation_requested'),
     });
     return [
       [
@@ -252,12 +250,7 @@ const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Bu
       ended_at: now,
       canceled_at: subscription.canceled_at ?? now,
       cancel_at_period_end: false,
-      cancellation_details: {
-        comment: null,
-        feedback: null,
-        feedback_option: null,
-        reason: 'cancellation_requested',
-      },
+      cancellation_details: cancellationDetails('cancellation_requested'),
     });
     return [['customer.subscription.deleted', updated]];
   },
@@ -306,21 +299,28 @@ const BUILDERS: Readonly<Record<EmulatorEventName, (context: EventContext) => Bu
     const amount = (5 + Math.floor(Math.random() * 26)) * 1_000;
     const intentId = `pi_3Dev${token(12)}`;
     const chargeId = `ch_3Dev${token(12)}`;
-    const intent = current.oneTimePaymentIntent({
+    const intent = paymentIntentOf({
       id: intentId,
-      client_secret: `${intentId}_secret_dev`,
+      secretTag: 'dev',
       created: now,
       amount,
-      amount_received: amount,
-      customer: customer?.id ?? null,
+      customer,
       description: 'Clinic visit',
-      receipt_email: customer?.email ?? null,
-      shipping: null,
-      latest_charge: chargeId,
       status: 'succeeded',
+      latestCharge: chargeId,
     });
     data.paymentIntents.add(intent);
-    data.charges.add(paidCharge(chargeId, intentId, customer, amount, now, 'Clinic visit'));
+    data.charges.add(
+      chargeOf({
+        id: chargeId,
+        created: now,
+        paymentIntent: intentId,
+        customer,
+        amount,
+        description: 'Clinic visit',
+        balanceTransaction: `txn_3Dev${token(10)}`,
+      }),
+    );
     return [['payment_intent.succeeded', intent]];
   },
 
@@ -424,15 +424,15 @@ function newCustomer(now: number): StripeObject {
   const tag = token(10);
   const firstName = pick(FIRST_NAMES);
   const lastName = pick(LAST_NAMES);
-  return current.customer({
+  return patientCustomer({
     id: `cus_QDev${tag}`,
     created: now,
-    name: `${firstName} ${lastName}-Testpatient`,
-    email: `${firstName}.${lastName}.testpatient.${tag}@example.com`.toLowerCase(),
+    firstName,
+    lastName,
+    emailTag: `.${tag}`,
     phone: `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`,
-    description: `Patient file of ${firstName} ${lastName}-Testpatient`,
-    invoice_prefix: tag.slice(0, 8),
-    metadata: { patient_ref: `dev-${tag}` },
+    invoicePrefix: tag.slice(0, 8),
+    patientRef: `dev-${tag}`,
   });
 }
 
@@ -450,6 +450,7 @@ function newSubscriptionInvoice(
     'No active subscription to invoice: fire customer.subscription.created first',
   );
   const customer = data.customers.get(subscription.customer as string);
+  const payer: Payer = customer ?? { id: subscription.customer };
   const items = itemsOf(subscription);
   const total = items.reduce(
     (sum, item) => sum + Number((item.price as StripeObject).unit_amount ?? 0) * Number(item.quantity ?? 1),
@@ -459,152 +460,69 @@ function newSubscriptionInvoice(
   const id = `in_1Dev${token(12)}`;
   const intentId = `pi_3Dev${token(12)}`;
   const chargeId = `ch_3Dev${token(12)}`;
-  const template = current.invoice();
-  const templateLine = ((template.lines as StripeObject).data as StripeObject[])[0] as StripeObject;
-  const lines = items.map((item, n) => {
-    const price = item.price as StripeObject;
-    return {
-      ...templateLine,
+  const period = { start: now, end: now + 30 * DAY };
+  const lines = items.map((item, n) =>
+    subscriptionLineItem({
       id: `il_1Dev${token(8)}${n}`,
-      amount: Number(price.unit_amount ?? 0) * Number(item.quantity ?? 1),
-      description: `${String(item.quantity ?? 1)} × ${String(price.nickname ?? 'Plan')}`,
       invoice: id,
-      parent: {
-        invoice_item_details: null,
-        subscription_item_details: {
-          invoice_item: null,
-          proration: false,
-          proration_details: { credited_items: null },
-          subscription: subscription.id,
-          subscription_item: item.id,
-        },
-        type: 'subscription_item_details',
-      },
-      period: { start: now, end: now + 30 * DAY },
-      pricing: {
-        price_details: { price: price.id, product: price.product },
-        type: 'price_details',
-        unit_amount_decimal: String(price.unit_amount ?? 0),
-      },
-      quantity: item.quantity ?? 1,
-    };
-  });
-  const invoice = current.invoice({
+      subscription: subscription.id,
+      subscriptionItem: item.id,
+      price: item.price as StripeObject,
+      quantity: Number(item.quantity ?? 1),
+      period,
+    }),
+  );
+  const invoice = invoiceOf({
     id,
     created: now,
-    customer: subscription.customer,
-    customer_email: customer?.email ?? null,
-    customer_name: customer?.name ?? null,
-    customer_phone: customer?.phone ?? null,
+    customer: payer,
     status: paid ? 'paid' : 'open',
     number: `${String(customer?.invoice_prefix ?? 'DEV')}-${token(4)}`,
-    billing_reason: 'subscription_cycle',
-    parent: {
-      quote_details: null,
-      subscription_details: { metadata: {}, subscription: subscription.id },
-      type: 'subscription_details',
-    },
-    amount_due: total,
-    amount_paid: paid ? total : 0,
-    amount_remaining: paid ? 0 : total,
-    subtotal: total,
-    subtotal_excluding_tax: total,
+    billingReason: 'subscription_cycle',
+    subscription: subscription.id as string,
     total,
-    total_excluding_tax: total,
-    attempted: true,
-    attempt_count: 1,
-    auto_advance: !paid,
-    effective_at: now,
-    period_start: now,
-    period_end: now + 30 * DAY,
-    status_transitions: {
-      finalized_at: now,
-      marked_uncollectible_at: null,
-      paid_at: paid ? now : null,
-      voided_at: null,
-    },
-    hosted_invoice_url: `https://invoice.stripe.com/i/${id}`,
-    invoice_pdf: `https://pay.stripe.com/invoice/${id}/pdf`,
-    webhooks_delivered_at: now,
-    lines: list(lines, `/v1/invoices/${id}/lines`),
+    lines,
+    period,
+    attemptCount: 1,
+    finalizedAt: now,
+    paidAt: paid ? now : null,
   });
-  const invoicePayment = current.invoicePayment({
+  const invoicePayment = invoicePaymentOf({
     id: `inpay_1Dev${token(12)}`,
     created: now,
     invoice: id,
-    amount_paid: paid ? total : null,
-    amount_requested: total,
-    payment: { payment_intent: intentId, type: 'payment_intent' },
+    paymentIntent: intentId,
+    amount: total,
     status: paid ? 'paid' : 'open',
-    status_transitions: { canceled_at: null, paid_at: paid ? now : null },
+    paidAt: paid ? now : null,
   });
-  const intent = current.paymentIntent({
+  const intent = paymentIntentOf({
     id: intentId,
-    client_secret: `${intentId}_secret_dev`,
+    secretTag: 'dev',
     created: now,
     amount: total,
-    amount_received: paid ? total : 0,
-    customer: subscription.customer,
+    customer: payer,
     description: 'Subscription update',
-    receipt_email: customer?.email ?? null,
-    shipping: null,
-    latest_charge: chargeId,
     status: paid ? 'succeeded' : 'requires_payment_method',
-    last_payment_error: paid
-      ? null
-      : { code: 'card_declined', decline_code: 'insufficient_funds', type: 'card_error' },
+    latestCharge: chargeId,
+    declineCode: paid ? null : 'insufficient_funds',
   });
-  const charge = paidCharge(chargeId, intentId, customer, total, now, 'Subscription update');
+  const charge = chargeOf({
+    id: chargeId,
+    created: now,
+    paymentIntent: intentId,
+    customer,
+    amount: total,
+    description: 'Subscription update',
+    failureMessage: paid ? null : 'Your card has insufficient funds.',
+    balanceTransaction: `txn_3Dev${token(10)}`,
+  });
   data.invoices.add(invoice);
   data.invoicePayments.add(invoicePayment);
   data.paymentIntents.add(intent);
-  data.charges.add(
-    paid
-      ? charge
-      : {
-          ...charge,
-          amount_captured: 0,
-          captured: false,
-          paid: false,
-          status: 'failed',
-          failure_code: 'card_declined',
-          failure_message: 'Your card has insufficient funds.',
-          balance_transaction: null,
-        },
-  );
+  data.charges.add(charge);
   data.subscriptions.update(subscription.id as string, { latest_invoice: id });
   return { invoice, invoicePayment };
-}
-
-function paidCharge(
-  id: string,
-  intentId: string,
-  customer: StripeObject | undefined,
-  amount: number,
-  now: number,
-  description: string,
-): StripeObject {
-  return current.charge({
-    id,
-    created: now,
-    payment_intent: intentId,
-    customer: customer?.id ?? null,
-    amount,
-    amount_captured: amount,
-    amount_refunded: 0,
-    refunded: false,
-    description,
-    receipt_email: customer?.email ?? null,
-    billing_details: {
-      address: null,
-      email: customer?.email ?? null,
-      name: customer?.name ?? null,
-      phone: customer?.phone ?? null,
-      tax_id: null,
-    },
-    balance_transaction: `txn_3Dev${token(10)}`,
-    receipt_url: `https://pay.stripe.com/receipts/${id}`,
-  });
 }
 
 /**

@@ -7,12 +7,22 @@ import {
   type SeedObjects,
 } from './account-data.ts';
 import {
+  chargeOf,
   creditNoteForInvoice,
   current,
   DAY,
   disputeOfCharge,
-  legacy,
+  invoiceItemLineItem,
+  invoiceOf,
+  invoicePaymentOf,
+  PATIENT_MARKER,
+  patientCustomer,
+  paymentIntentOf,
+  recurringPrice,
   type StripeObject,
+  subscriptionItemOf,
+  subscriptionLineItem,
+  subscriptionOf,
 } from './stripe-objects.ts';
 
 /**
@@ -95,7 +105,7 @@ export interface SeededClinic {
 }
 
 /** Every customer's name contains it, and every email its lowercase form. */
-export const CLINIC_PHI_MARKER = 'Testpatient';
+export const CLINIC_PHI_MARKER = PATIENT_MARKER;
 
 /** The band after the window's start that no object's time falls in. */
 export const EDGE_GUARD_SECONDS = 600;
@@ -236,7 +246,7 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
   const tag = hash(`${options.accountId}/${seed}`).toString(36).toUpperCase().padStart(7, '0').slice(0, 7);
   const idFor = (prefix: string, n: number) => `${prefix}${tag}${String(n).padStart(7, '0')}`;
 
-  // One builder call per kind, then a shallow copy per object: fast enough for benchmark-sized
+  // One template per kind, which the builders copy shallowly: fast enough for benchmark-sized
   // clinics. Nested defaults (addresses, settings…) are therefore shared between objects.
   const templates = {
     customer: current.customer(),
@@ -245,7 +255,6 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     invoice: current.invoice(),
     invoicePayment: current.invoicePayment(),
     paymentIntent: current.paymentIntent(),
-    oneTimePaymentIntent: current.oneTimePaymentIntent(),
     charge: current.charge(),
   };
 
@@ -263,33 +272,15 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     settle(Math.floor(from + ((i + random()) * (to - from)) / Math.max(1, n)));
 
   const prices: ClinicPrice[] = PRICE_TABLE.map((row) => {
-    const id = `price_1Clinic${row.key}`;
     const product = `prod_Clinic${row.key}`;
-    const recurring = {
-      interval: row.interval,
-      interval_count: row.count,
-      meter: null,
-      trial_period_days: null,
-      usage_type: 'licensed',
-    };
     return {
-      price: current.price({
-        id,
-        product,
-        nickname: row.nickname,
-        unit_amount: row.amount,
-        unit_amount_decimal: String(row.amount),
-        recurring,
-        created: start - 5 * 365 * DAY,
-      }),
-      plan: legacy.plan({
-        id,
+      ...recurringPrice({
+        id: `price_1Clinic${row.key}`,
         product,
         nickname: row.nickname,
         amount: row.amount,
-        amount_decimal: String(row.amount),
         interval: row.interval,
-        interval_count: row.count,
+        intervalCount: row.count,
         created: start - 5 * 365 * DAY,
       }),
       amount: row.amount,
@@ -321,16 +312,19 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     const last = pick(LAST_NAMES);
     const id = idFor('cus_Q', i);
     customers.push(
-      build(templates.customer, {
-        id,
-        created,
-        name: `${first} ${last}-${CLINIC_PHI_MARKER}`,
-        email: `${first}.${last}.${CLINIC_PHI_MARKER}${i}@example.com`.toLowerCase(),
-        phone: `+1415${String(5_550_000 + (i % 10_000)).padStart(7, '0')}`,
-        description: `Patient file of ${first} ${last}-${CLINIC_PHI_MARKER}`,
-        invoice_prefix: `${tag}${i.toString(36).toUpperCase()}`.slice(-8),
-        metadata: { patient_ref: `internal-${i}` },
-      }),
+      patientCustomer(
+        {
+          id,
+          created,
+          firstName: first,
+          lastName: last,
+          emailTag: String(i),
+          phone: `+1415${String(5_550_000 + (i % 10_000)).padStart(7, '0')}`,
+          invoicePrefix: `${tag}${i.toString(36).toUpperCase()}`.slice(-8),
+          patientRef: `internal-${i}`,
+        },
+        templates.customer,
+      ),
     );
   }
   /** A customer that existed at `at` (random tries, then the oldest). */
@@ -389,47 +383,36 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     const itemObjects = items.map((item, n) => {
       const [periodStart, periodEnd] =
         trialEnd !== null ? [created, trialEnd] : periodAround(created, item.price, reference);
-      return build(templates.subscriptionItem, {
-        id: `${idFor('si_Q', i)}${n}`,
+      return subscriptionItemOf(
+        {
+          id: `${idFor('si_Q', i)}${n}`,
+          subscription: id,
+          created,
+          period: { start: periodStart, end: periodEnd },
+          quantity: item.quantity,
+          price: item.price.price,
+          plan: item.price.plan,
+        },
+        templates.subscriptionItem,
+      );
+    });
+    const object = subscriptionOf(
+      {
+        id,
+        customer: customer.id,
         created,
-        current_period_start: periodStart,
-        current_period_end: periodEnd,
-        quantity: item.quantity,
-        subscription: id,
-        price: item.price.price,
-        plan: item.price.plan,
-      });
-    });
-    const firstPeriodEnd = itemObjects[0]?.current_period_end as number;
-    const object = build(templates.subscription, {
-      id,
-      created,
-      start_date: created,
-      billing_cycle_anchor: trialEnd ?? created,
-      customer: customer.id,
-      status,
-      canceled_at: canceledAt ?? (cancelAtPeriodEnd ? between(created, now) : null),
-      ended_at: endedAt,
-      cancel_at_period_end: cancelAtPeriodEnd,
-      cancel_at: cancelAtPeriodEnd ? firstPeriodEnd : null,
-      cancellation_details: {
-        comment: null,
-        feedback: null,
-        feedback_option: null,
-        reason: status === 'canceled' || cancelAtPeriodEnd ? 'cancellation_requested' : null,
+        items: itemObjects,
+        defaultPaymentMethod: `pm_1Clinic${tag}${i}`,
+        status,
+        canceledAt: canceledAt ?? (cancelAtPeriodEnd ? between(created, now) : null),
+        endedAt,
+        cancelAtPeriodEnd,
+        cancellationReason: status === 'canceled' || cancelAtPeriodEnd ? 'cancellation_requested' : null,
+        trialStart,
+        trialEnd,
       },
-      trial_start: trialStart,
-      trial_end: trialEnd,
-      latest_invoice: null,
-      default_payment_method: `pm_1Clinic${tag}${i}`,
-      items: {
-        object: 'list',
-        data: itemObjects,
-        has_more: false,
-        total_count: itemObjects.length,
-        url: `/v1/subscription_items?subscription=${id}`,
-      },
-    });
+      templates.subscription,
+    );
     plans.push({ index: i, id, customer, created, endedAt, trialEnd, items, object });
   }
   const aliveAt = (plan: SubscriptionPlan, at: number) =>
@@ -487,124 +470,56 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     const firstItem = plan?.items[0];
     const [periodStart, periodEnd] =
       plan && firstItem ? periodAround(plan.created, firstItem.price, created) : [created, created];
+    const period = { start: periodStart, end: periodEnd };
     const lines = plan
-      ? plan.items.map((item, n) => ({
-          id: `${idFor('il_1', i)}${n}`,
-          object: 'line_item',
-          amount: item.price.amount * item.quantity,
-          currency: 'usd',
-          description: `${item.quantity} × ${String(item.price.price.nickname)}`,
-          discount_amounts: [],
-          discountable: true,
-          discounts: [],
-          invoice: id,
-          livemode: false,
-          metadata: {},
-          parent: {
-            invoice_item_details: null,
-            subscription_item_details: {
-              invoice_item: null,
-              proration: false,
-              proration_details: { credited_items: null },
-              subscription: plan.id,
-              subscription_item: `${idFor('si_Q', plan.index)}${n}`,
-            },
-            type: 'subscription_item_details',
-          },
-          period: { end: periodEnd, start: periodStart },
-          pretax_credit_amounts: [],
-          pricing: {
-            price_details: { price: item.price.price.id, product: item.price.product },
-            type: 'price_details',
-            unit_amount_decimal: String(item.price.amount),
-          },
-          quantity: item.quantity,
-          taxes: [],
-        }))
-      : [
-          {
-            id: `${idFor('il_1', i)}0`,
-            object: 'line_item',
-            amount: total,
-            currency: 'usd',
-            description: 'Assessment session',
-            discount_amounts: [],
-            discountable: true,
-            discounts: [],
+      ? plan.items.map((item, n) =>
+          subscriptionLineItem({
+            id: `${idFor('il_1', i)}${n}`,
             invoice: id,
-            livemode: false,
-            metadata: {},
-            parent: {
-              invoice_item_details: {
-                invoice_item: `ii_1Clinic${tag}${i}`,
-                proration: false,
-                proration_details: { credited_items: null },
-                subscription: null,
-              },
-              subscription_item_details: null,
-              type: 'invoice_item_details',
-            },
-            period: { end: created, start: created },
-            pretax_credit_amounts: [],
-            pricing: null,
-            quantity: 1,
-            taxes: [],
-          },
+            subscription: plan.id,
+            subscriptionItem: `${idFor('si_Q', plan.index)}${n}`,
+            price: item.price.price,
+            quantity: item.quantity,
+            period,
+          }),
+        )
+      : [
+          invoiceItemLineItem({
+            id: `${idFor('il_1', i)}0`,
+            invoice: id,
+            invoiceItem: `ii_1Clinic${tag}${i}`,
+            amount: total,
+            description: 'Assessment session',
+            period,
+          }),
         ];
     invoices.push(
-      build(templates.invoice, {
-        id,
-        created,
-        customer: customer.id,
-        customer_email: customer.email,
-        customer_name: customer.name,
-        customer_phone: customer.phone,
-        status,
-        number:
-          status === 'draft' ? null : `${String(customer.invoice_prefix)}-${String(seq).padStart(4, '0')}`,
-        billing_reason: plan
-          ? created - plan.created < 3600
-            ? 'subscription_create'
-            : 'subscription_cycle'
-          : 'manual',
-        parent: plan
-          ? {
-              quote_details: null,
-              subscription_details: { metadata: {}, subscription: plan.id },
-              type: 'subscription_details',
-            }
-          : null,
-        amount_due: total,
-        amount_paid: status === 'paid' ? total : 0,
-        amount_remaining: status === 'paid' || status === 'void' ? 0 : total,
-        subtotal: total,
-        subtotal_excluding_tax: total,
-        total,
-        total_excluding_tax: total,
-        attempted: status !== 'draft' && status !== 'void',
-        attempt_count:
-          status === 'paid' ? 1 : status === 'open' || status === 'uncollectible' ? between(1, 4) : 0,
-        auto_advance: status === 'draft' || status === 'open',
-        effective_at: finalizedAt,
-        period_start: periodStart,
-        period_end: periodEnd,
-        status_transitions: {
-          finalized_at: finalizedAt,
-          marked_uncollectible_at: uncollectibleAt,
-          paid_at: paidAt,
-          voided_at: voidedAt,
+      invoiceOf(
+        {
+          id,
+          created,
+          customer,
+          status,
+          number:
+            status === 'draft' ? null : `${String(customer.invoice_prefix)}-${String(seq).padStart(4, '0')}`,
+          billingReason: plan
+            ? created - plan.created < 3600
+              ? 'subscription_create'
+              : 'subscription_cycle'
+            : 'manual',
+          subscription: plan ? plan.id : null,
+          total,
+          lines,
+          period,
+          attemptCount:
+            status === 'paid' ? 1 : status === 'open' || status === 'uncollectible' ? between(1, 4) : 0,
+          finalizedAt,
+          paidAt,
+          voidedAt,
+          markedUncollectibleAt: uncollectibleAt,
         },
-        hosted_invoice_url: status === 'draft' ? null : `https://invoice.stripe.com/i/${id}`,
-        invoice_pdf: status === 'draft' ? null : `https://pay.stripe.com/invoice/${id}/pdf`,
-        webhooks_delivered_at: created,
-        lines: {
-          object: 'list',
-          data: lines,
-          has_more: false,
-          total_count: lines.length,
-          url: `/v1/invoices/${id}/lines`,
-        },
-      }),
+        templates.invoice,
+      ),
     );
     if (plan) {
       const previous = latestInvoice.get(plan.id);
@@ -618,66 +533,57 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     const chargeAt = paidAt ?? Math.min(now, finalizedAt + 60);
     const failed = status === 'open' || status === 'uncollectible';
     invoicePayments.push(
-      build(templates.invoicePayment, {
-        id: idFor('inpay_1', i),
-        created: finalizedAt,
-        invoice: id,
-        amount_paid: status === 'paid' ? total : null,
-        amount_requested: total,
-        payment: { payment_intent: piId, type: 'payment_intent' },
-        status: status === 'paid' ? 'paid' : status === 'void' ? 'canceled' : 'open',
-        status_transitions: { canceled_at: voidedAt, paid_at: paidAt },
-      }),
+      invoicePaymentOf(
+        {
+          id: idFor('inpay_1', i),
+          created: finalizedAt,
+          invoice: id,
+          paymentIntent: piId,
+          amount: total,
+          status: status === 'paid' ? 'paid' : status === 'void' ? 'canceled' : 'open',
+          paidAt,
+          canceledAt: voidedAt,
+        },
+        templates.invoicePayment,
+      ),
     );
+    const description = plan ? 'Subscription update' : 'Payment for Invoice';
     paymentIntents.push(
-      build(templates.paymentIntent, {
-        id: piId,
-        client_secret: `${piId}_secret_clinic`,
-        created: finalizedAt,
-        amount: total,
-        amount_received: status === 'paid' ? total : 0,
-        customer: customer.id,
-        description: plan ? 'Subscription update' : 'Payment for Invoice',
-        receipt_email: customer.email,
-        shipping: null,
-        latest_charge: status === 'paid' || failed ? chargeId : null,
-        status: status === 'paid' ? 'succeeded' : status === 'void' ? 'canceled' : 'requires_payment_method',
-        canceled_at: voidedAt,
-        cancellation_reason: status === 'void' ? 'void_invoice' : null,
-        last_payment_error: failed
-          ? { code: 'card_declined', decline_code: 'insufficient_funds', type: 'card_error' }
-          : null,
-      }),
+      paymentIntentOf(
+        {
+          id: piId,
+          secretTag: 'clinic',
+          created: finalizedAt,
+          amount: total,
+          customer,
+          description,
+          status:
+            status === 'paid' ? 'succeeded' : status === 'void' ? 'canceled' : 'requires_payment_method',
+          latestCharge: status === 'paid' || failed ? chargeId : null,
+          canceledAt: voidedAt,
+          cancellationReason: status === 'void' ? 'void_invoice' : null,
+          declineCode: failed ? 'insufficient_funds' : null,
+        },
+        templates.paymentIntent,
+      ),
     );
     if (status !== 'paid' && !failed) continue;
     const refunded = status === 'paid' && chance(0.02) ? (chance(0.5) ? total : Math.floor(total / 2)) : 0;
     charges.push(
-      build(templates.charge, {
-        id: chargeId,
-        created: chargeAt,
-        payment_intent: piId,
-        customer: customer.id,
-        amount: total,
-        amount_captured: failed ? 0 : total,
-        amount_refunded: refunded,
-        refunded: refunded > 0 && refunded === total,
-        captured: !failed,
-        paid: !failed,
-        status: failed ? 'failed' : 'succeeded',
-        failure_code: failed ? 'card_declined' : null,
-        failure_message: failed ? 'Your card has insufficient funds.' : null,
-        description: plan ? 'Subscription update' : 'Payment for Invoice',
-        receipt_email: customer.email,
-        billing_details: {
-          address: null,
-          email: customer.email,
-          name: customer.name,
-          phone: customer.phone,
-          tax_id: null,
+      chargeOf(
+        {
+          id: chargeId,
+          created: chargeAt,
+          paymentIntent: piId,
+          customer,
+          amount: total,
+          amountRefunded: refunded,
+          description,
+          failureMessage: failed ? 'Your card has insufficient funds.' : null,
+          balanceTransaction: `txn_3Clinic${tag}${i}`,
         },
-        balance_transaction: failed ? null : `txn_3Clinic${tag}${i}`,
-        receipt_url: `https://pay.stripe.com/receipts/${chargeId}`,
-      }),
+        templates.charge,
+      ),
     );
   }
   for (const plan of plans) plan.object.latest_invoice = latestInvoice.get(plan.id)?.id ?? null;
@@ -697,52 +603,40 @@ export function seedClinic(options: SeedClinicOptions): SeededClinic {
     const chargeId = idFor('ch_3O', i);
     const hasCharge = succeeded || chance(0.5);
     paymentIntents.push(
-      build(templates.oneTimePaymentIntent, {
-        id: piId,
-        client_secret: `${piId}_secret_clinic`,
-        created,
-        amount,
-        amount_received: succeeded ? amount : 0,
-        customer: customer?.id ?? null,
-        description: 'Clinic visit',
-        receipt_email: customer?.email ?? null,
-        shipping: null,
-        latest_charge: hasCharge ? chargeId : null,
-        status: succeeded ? 'succeeded' : hasCharge ? 'requires_payment_method' : 'canceled',
-        canceled_at: succeeded || hasCharge ? null : Math.min(now, created + DAY),
-        cancellation_reason: succeeded || hasCharge ? null : 'abandoned',
-      }),
+      paymentIntentOf(
+        {
+          id: piId,
+          secretTag: 'clinic',
+          created,
+          amount,
+          customer,
+          description: 'Clinic visit',
+          status: succeeded ? 'succeeded' : hasCharge ? 'requires_payment_method' : 'canceled',
+          latestCharge: hasCharge ? chargeId : null,
+          canceledAt: succeeded || hasCharge ? null : Math.min(now, created + DAY),
+          cancellationReason: succeeded || hasCharge ? null : 'abandoned',
+        },
+        templates.paymentIntent,
+      ),
     );
     if (!hasCharge) continue;
     const roll = random();
     const refunded = !succeeded ? 0 : roll < 0.08 ? amount : roll < 0.13 ? Math.floor(amount / 3) : 0;
     charges.push(
-      build(templates.charge, {
-        id: chargeId,
-        created: Math.min(now, created + 2),
-        payment_intent: piId,
-        customer: customer?.id ?? null,
-        amount,
-        amount_captured: succeeded ? amount : 0,
-        amount_refunded: refunded,
-        refunded: refunded > 0 && refunded === amount,
-        captured: succeeded,
-        paid: succeeded,
-        status: succeeded ? 'succeeded' : 'failed',
-        failure_code: succeeded ? null : 'card_declined',
-        failure_message: succeeded ? null : 'Your card was declined.',
-        description: 'Clinic visit',
-        receipt_email: customer?.email ?? null,
-        billing_details: {
-          address: null,
-          email: customer?.email ?? null,
-          name: customer?.name ?? null,
-          phone: customer?.phone ?? null,
-          tax_id: null,
+      chargeOf(
+        {
+          id: chargeId,
+          created: Math.min(now, created + 2),
+          paymentIntent: piId,
+          customer,
+          amount,
+          amountRefunded: refunded,
+          description: 'Clinic visit',
+          failureMessage: succeeded ? null : 'Your card was declined.',
+          balanceTransaction: `txn_3ClinicO${tag}${i}`,
         },
-        balance_transaction: succeeded ? `txn_3ClinicO${tag}${i}` : null,
-        receipt_url: `https://pay.stripe.com/receipts/${chargeId}`,
-      }),
+        templates.charge,
+      ),
     );
   }
 
@@ -909,10 +803,6 @@ function seedAdjustments(context: AdjustmentContext): {
     .find((i) => i !== undefined && !creditNotes.some((c) => c.invoice === i.id));
   if (both) credit(both, 0.1, later(paidAt(both), 3_600, 20 * DAY), false);
   return { creditNotes, disputes };
-}
-
-function build(template: StripeObject, fields: StripeObject): StripeObject {
-  return { ...template, ...fields };
 }
 
 const FINALIZED = new Set(['open', 'paid', 'uncollectible', 'void']);
