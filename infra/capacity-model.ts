@@ -319,7 +319,7 @@ export const SWEEP_ASSUMED = {
   /**
    * Events one sweep lists and applies: the benchmark's large clinic (30,000 invoices in 180
    * days, some five handled events each) has about 9 in 15 minutes, 12 with the 5 minutes each
-   * sweep reads again (`SWEEP_OVERLAP_SECONDS` in sweep-account-events.ts); 20 covers its busy
+   * sweep reads again (`SWEEP_OVERLAP_SECONDS` in domain/sweep-cursor.ts); 20 covers its busy
    * hours.
    */
   eventsPerSweep: 20,

@@ -55,15 +55,13 @@ import { SqsErasureQueue, SqsReconcileQueue } from '#shared/adapters/queue/sqs-j
 import { createSessionVerifier } from '#shared/adapters/session/session-verifier.ts';
 import { type Config, loadConfig } from '#shared/config/config.ts';
 import { parseStripeEvent } from '#shared/domain/stripe-event-envelope.ts';
+import { SWEEP_OVERLAP_SECONDS } from '#shared/domain/sweep-cursor.ts';
 import type { Clock } from '#shared/ports/clock.ts';
 import type { EventLedger } from '#shared/ports/event-ledger.ts';
 import type { TenantDataStore } from '#shared/ports/tenant-data-store.ts';
 import { applyStripeEvent } from '#shared/use-cases/apply-stripe-event.ts';
 import { SWEEP_SPREAD_SECONDS, spreadDelay } from '#shared/use-cases/reconcile/schedule-sweeps.ts';
-import {
-  SWEEP_OVERLAP_SECONDS,
-  type SweepSummary,
-} from '#shared/use-cases/reconcile/sweep-account-events.ts';
+import type { SweepSummary } from '#shared/use-cases/reconcile/sweep-account-events.ts';
 import type { AppDependencies } from '../../functions/commons/dependencies.ts';
 import { createReconcileWorker } from '../../functions/reconcile-worker.ts';
 import { RECONCILE_INTERVAL } from '../../infra/reconcile-schedule.ts';

@@ -1,6 +1,7 @@
 import type { StripeIntegration } from '../domain/integration.ts';
 import type { StoreChange, StripeEventEnvelope } from '../domain/records.ts';
 import { mapStripeEvent } from '../domain/stripe-event-mapping.ts';
+import { DEAUTHORIZATION } from '../domain/stripe-kinds/account.ts';
 import { eventRank } from '../domain/stripe-kinds/registry.ts';
 import { NotConnectedError } from '../errors/not-connected-error.ts';
 import { RetryLaterError } from '../errors/retry-later-error.ts';
@@ -60,7 +61,7 @@ export async function applyStripeEvent(
   if (event.livemode !== integration.livemode) {
     return recordIgnored(deps, tenantId, event, source, 'livemode_mismatch', invocation);
   }
-  if (event.type === 'account.application.deauthorized') {
+  if (event.type === DEAUTHORIZATION) {
     const reason = deauthorizationRefusal(deps, integration, event);
     if (reason) return recordIgnored(deps, tenantId, event, source, reason, invocation);
   } else if (state.data?.state === 'erasing') {

@@ -114,6 +114,19 @@ describe('catch-up from the Events API', () => {
     expect(await sweep()).toMatchObject({ eventsRead: 1, eventsApplied: 0 });
   });
 
+  it("the first sweep reads an event of the connection's own second (Stripe lists created > cursor)", async () => {
+    // Created after the backfill read its lists, in the second the connection was made.
+    app.stripe.recordEvent(
+      stripeEvent('customer.created', current.customer({ id: 'cus_SameSecond' }), {
+        account: ACCOUNT,
+        created: at(0),
+      }),
+    );
+    app.clock.advance(60_000);
+    expect(await sweep()).toMatchObject({ eventsRead: 1, eventsApplied: 1 });
+    expect((await app.deps.tenantData.get('tenant_a'))?.sweep?.createdAfter).toBe(at(-60) - 300);
+  });
+
   it('reads 250 events in the ideal 3 pages, oldest change winning nothing over the newest', async () => {
     const events: StripeObject[] = [];
     for (let i = 0; i < 250; i++) {

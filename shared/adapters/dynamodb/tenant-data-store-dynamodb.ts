@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { firstSweepCursor } from '../../domain/sweep-cursor.ts';
 import type {
   ConnectedAccount,
   ConnectionData,
@@ -290,7 +291,7 @@ export class DynamoDbTenantDataStore implements TenantDataStore {
 
 function freshSweep(now: Date): SweepState {
   return {
-    createdAfter: Math.floor(now.getTime() / 1000),
+    createdAfter: firstSweepCursor(now),
     pending: null,
     lastRunAt: null,
     eventsApplied: null,

@@ -1,5 +1,8 @@
 import { changes, type StripeKind } from './stripe-kind.ts';
 
+/** The connected account removed this application: the tenant is disconnected. */
+export const DEAUTHORIZATION = 'account.application.deauthorized';
+
 /**
  * The connected account itself: its deauthorization disconnects the tenant (a connection
  * matter, not a record). Not swept from the Events API: Stripe does not show an account the
@@ -8,7 +11,7 @@ import { changes, type StripeKind } from './stripe-kind.ts';
 export const accountKind = {
   name: 'account',
   events: {
-    'account.application.deauthorized': {
+    [DEAUTHORIZATION]: {
       object: undefined,
       rank: 2,
       map: () => changes({ kind: 'deauthorized' }),

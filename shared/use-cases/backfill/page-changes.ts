@@ -7,9 +7,10 @@ import { type BackfillPhase, backfillChanges } from '../../domain/stripe-kinds/r
  * only be refused.
  *
  * - A customer is written once, however many objects of the invocation name it.
- * - A payment intent an InvoicePayment claimed (in an earlier page of this invocation) is the
- *   invoice's: its one-time candidate would only be refused by the store, so it is not sent
- *   (after a resume the store still refuses it), and its refund goes straight to the invoice.
+ * - A payment an InvoicePayment claimed (in an earlier page of this invocation) is the
+ *   invoice's: nothing of its object but its refund is sent (its one-time candidate would only be
+ *   refused by the store, which still refuses it after a resume), and the refund goes straight to
+ *   the invoice.
  */
 export class PageChanges {
   private readonly seenCustomers = new Set<string>();
@@ -21,10 +22,8 @@ export class PageChanges {
     return objects
       .flatMap((object) => {
         const changes = backfillChanges(phase, object, this.windowStartMs);
-        const invoiceId =
-          phase === 'payment_intents' && typeof object.id === 'string'
-            ? this.linkedIntents.get(object.id)
-            : undefined;
+        const claimed = changes.find((change) => change.kind === 'one_time_candidate');
+        const invoiceId = claimed ? this.linkedIntents.get(claimed.paymentIntentId) : undefined;
         if (!invoiceId) return changes;
         return changes.flatMap((change) => (change.kind === 'refund' ? [{ ...change, invoiceId }] : []));
       })

@@ -1,5 +1,6 @@
 import { parseStripeEvent } from '../../domain/stripe-event-envelope.ts';
 import { SWEPT_STRIPE_EVENT_TYPES } from '../../domain/stripe-kinds/registry.ts';
+import { firstSweepCursor, SWEEP_OVERLAP_SECONDS } from '../../domain/sweep-cursor.ts';
 import { RetryLaterError } from '../../errors/retry-later-error.ts';
 import type { InvocationClock } from '../../ports/event-ledger.ts';
 import type { ReconcileQueue } from '../../ports/job-queues.ts';
@@ -27,12 +28,6 @@ export interface SweepSummary {
   readonly reason?: string;
 }
 
-/**
- * Events created up to this long before the newest one a sweep saw are read again by the next
- * sweep: Stripe's list can show an event a moment after a later one of the same second was
- * listed. The ledger drops what was already applied, at one conditional write each.
- */
-export const SWEEP_OVERLAP_SECONDS = 300;
 /** Stripe keeps events 30 days: a sweep never asks for older ones. */
 const EVENTS_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 /** Time kept back before the deadline to checkpoint and queue the continuation. */
@@ -68,8 +63,10 @@ export async function sweepAccountEvents(
   }
   const stripeAccountId = integration.stripeAccountId;
   const nowSeconds = Math.floor(deps.clock.now().getTime() / 1000);
+  // Active data always carries its sweep; this covers an item written before it did.
+  const connectedAt = new Date(integration.connectedAt);
   const sweep = data.sweep ?? {
-    createdAfter: nowSeconds,
+    createdAfter: firstSweepCursor(Number.isNaN(connectedAt.getTime()) ? deps.clock.now() : connectedAt),
     pending: null,
     lastRunAt: null,
     eventsApplied: null,
