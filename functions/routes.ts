@@ -196,6 +196,23 @@ export const httpRoutes: readonly HttpRoute[] = [
     entry: 'functions/records-read.ts',
     access: { queryIndex: true },
   },
+  {
+    // Reads the tenant's subscription history (the table) and its listed orders and customers
+    // (the index). Its own path outranks `{collection}` at API Gateway.
+    name: 'MetricsRead',
+    method: 'GET',
+    path: '/api/stripe/metrics',
+    entry: 'functions/metrics-read.ts',
+    access: { table: { Query: ['REC#'] }, queryIndex: true },
+  },
+  {
+    // The subscription's record names its customer, whose range of the history holds its entries.
+    name: 'SubscriptionHistoryRead',
+    method: 'GET',
+    path: '/api/stripe/subscriptions/{id}/history',
+    entry: 'functions/subscription-history-read.ts',
+    access: { table: { GetItem: ['REC#'], Query: ['REC#'] } },
+  },
 ];
 
 /** Answers every path no route claims, so unknown routes get the same JSON error shape. */

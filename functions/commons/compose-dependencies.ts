@@ -6,6 +6,7 @@ import { PowertoolsEventLedger } from '#shared/adapters/dynamodb/event-ledger-po
 import { DynamoDbIntegrationRepository } from '#shared/adapters/dynamodb/integration-repository-dynamodb.ts';
 import { DynamoDbOAuthStateStore } from '#shared/adapters/dynamodb/oauth-state-store-dynamodb.ts';
 import { DynamoDbRecordStore } from '#shared/adapters/dynamodb/record-store-dynamodb.ts';
+import { DynamoDbMetricsSource } from '#shared/adapters/dynamodb/subscription-history-dynamodb.ts';
 import {
   DEFAULT_ERASER_PACING,
   DynamoDbTenantDataEraser,
@@ -85,6 +86,7 @@ export function composeDependencies(infra: Infrastructure): AppDependencies {
       connectBaseUrl: stripe().connectBaseUrl,
     }),
     records: () => new DynamoDbRecordStore(db(), table()),
+    metrics: () => new DynamoDbMetricsSource(db(), table()),
     journal: () => new DynamoDbChangeJournal(db(), table(), infra.clock),
     backfillSource: () =>
       new RateLimitedBackfillSource(new LazyBackfillSource(infra.platformKey, stripe().apiBaseUrl)),

@@ -11,6 +11,7 @@ import type {
   RevocationQueue,
 } from '#shared/ports/job-queues.ts';
 import type { Log } from '#shared/ports/log.ts';
+import type { MetricsSource } from '#shared/ports/metrics-source.ts';
 import type { OAuthStateStore } from '#shared/ports/oauth-state-store.ts';
 import type { RecordStore } from '#shared/ports/record-store.ts';
 import type { StripeBackfillSource } from '#shared/ports/stripe-backfill-source.ts';
@@ -53,6 +54,8 @@ export interface AppDependencies {
   readonly sessions: SessionVerifier;
   readonly oauthSettings: OAuthSettings;
   readonly records: RecordStore;
+  /** The subscription history and what else the dashboard metrics are computed from. */
+  readonly metrics: MetricsSource;
   /** Webhooks append to it; a backfill replays it over its batched writes. */
   readonly journal: ChangeJournal;
   /** Paced, retrying reads of a connected account's lists (the backfill's only Stripe access). */

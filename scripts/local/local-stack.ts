@@ -346,8 +346,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
   reconcileTimer?.unref();
 
+  // API Gateway prefers the most specific route (`/api/stripe/metrics` over `/api/stripe/{collection}`).
   const routes = await Promise.all(
-    httpRoutes.map(async (route) => ({ route, handler: await loadRouteHandler(route, appDeps) })),
+    [...httpRoutes]
+      .sort((a, b) => routeParameters(a.path) - routeParameters(b.path))
+      .map(async (route) => ({ route, handler: await loadRouteHandler(route, appDeps) })),
   );
 
   serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -557,4 +560,9 @@ function localContext(functionName: string) {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** How many `{parameter}` segments a route path has: literal segments match first. */
+function routeParameters(path: string): number {
+  return path.split('/').filter((segment) => segment.startsWith('{')).length;
 }

@@ -35,6 +35,8 @@ export interface SubscriptionRecord {
   readonly trialEnd: string | null;
   /** From the subscription (older API versions) or its items (2025-03-31.basil and later). */
   readonly currentPeriodEnd: string | null;
+  /** When it began billing or trialing: Stripe's `start_date` (a backdated one too). */
+  readonly startDate: string | null;
   readonly created: string | null;
 }
 

@@ -25,6 +25,8 @@ export interface SubscriptionPayload {
   readonly canceled_at?: unknown;
   readonly ended_at?: unknown;
   readonly trial_end?: unknown;
+  /** When the subscription began (its `created` unless backdated). */
+  readonly start_date?: unknown;
   readonly created?: unknown;
   /** Up to `2025-02-24.acacia`; from basil on, each item has its own. */
   readonly current_period_end?: unknown;

@@ -214,6 +214,6 @@ describe('the account', () => {
       ERASURE_WORKER_CONCURRENCY;
     expect(RESERVABLE_CONCURRENCY).toBe(900);
     expect(total).toBeLessThanOrEqual(RESERVABLE_CONCURRENCY);
-    expect(total).toBe(251);
+    expect(total).toBe(272);
   });
 });

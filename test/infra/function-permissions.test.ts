@@ -189,6 +189,8 @@ describe('table', () => {
     expect(allowedTo('dynamodb:Query', table, ['REC#tenant_a#orders'])).toEqual([
       'BackfillWorker',
       'ErasureWorker',
+      'MetricsRead',
+      'SubscriptionHistoryRead',
     ]);
     expect(allowedTo('dynamodb:Query', table, ['LEDGER#tenant_a'])).toEqual(['ErasureWorker']);
     expect(allowedTo('dynamodb:Query', table, ['STRIPE_ACCOUNT#acct_1'])).toEqual([]);

@@ -225,6 +225,7 @@ describe('backfill', () => {
         endedAt: null,
         trialEnd: null,
         currentPeriodEnd: null,
+        startDate: null,
         created: null,
       },
     });

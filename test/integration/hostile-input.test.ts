@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/document-client.ts';
-import { MAX_CURSOR_LENGTH } from '../../functions/records-read.ts';
+import { MAX_CURSOR_LENGTH } from '../../functions/commons/paging.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack.ts';
 import {
   CONNECTED_ACCOUNT_ID,

@@ -100,6 +100,12 @@ describe('npm run dev stack', () => {
       data: [{ id: 'cus_LocalStack', created: expect.any(String), deleted: false }],
       nextCursor: null,
     });
+    // The metrics route is its own, not a collection called `metrics` (the most specific path wins).
+    const metrics = await browser.get(`${stack.url}/api/stripe/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.json()).toMatchObject({ currency: null, months: expect.any(Array) });
+    const history = await browser.get(`${stack.url}/api/stripe/subscriptions/sub_Nope/history`);
+    expect(history.status).toBe(404);
 
     const deleted = await browser.get(`${stack.url}/api/connect/stripe`, { method: 'DELETE' });
     expect(await deleted.json()).toMatchObject({

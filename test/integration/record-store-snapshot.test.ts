@@ -64,6 +64,7 @@ function subscription(rng: Rng, id: string): SubscriptionRecord {
     endedAt: null,
     trialEnd: null,
     currentPeriodEnd: iso(T + 86_400),
+    startDate: null,
     created: iso(T - 86_400 * (1 + rng.int(30))),
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventStream, shuffledWithDuplicates } from '../support/event-stream.ts';
-import { type Handlers, handlersFor } from '../support/handlers.ts';
+import { bearer, type Handlers, handlersFor } from '../support/handlers.ts';
 import { createTestApp, type TestApp, tenantA, tenantB } from '../support/harness.ts';
 import { connectWithSecret, readAll, sign } from '../support/webhook-helpers.ts';
 
@@ -70,5 +70,30 @@ describe('ordering', () => {
     expect(orders.some((o) => o.kind === 'one_time')).toBe(true);
     expect(orders.some((o) => (o.amountCredited as number) > 0)).toBe(true);
     expect(orders.some((o) => o.disputeStatus !== null)).toBe(true);
+
+    // The history and the metrics: the same from either stream, whatever order it came in.
+    for (const subscription of subscriptions) {
+      const id = String(subscription.id);
+      const ordered = (await handlers.history(id, { headers: bearer(tokenA), query: 'limit=100' })).json();
+      const fromShuffled = (
+        await handlers.history(id, { headers: bearer(tokenB), query: 'limit=100' })
+      ).json();
+      expect(fromShuffled).toEqual(ordered);
+      // Its last line is the record's state: one ordering rule for both.
+      const last = (ordered.data as { status: string; mrr: number }[]).at(-1);
+      expect(last).toMatchObject({ status: subscription.status, mrr: subscription.mrr });
+    }
+    const query = 'from=2025-12&to=2026-11';
+    const metricsA = await handlers.metrics({ headers: bearer(tokenA), query });
+    const metricsB = await handlers.metrics({ headers: bearer(tokenB), query });
+    expect(metricsA.statusCode).toBe(200);
+    expect(metricsB.json()).toEqual(metricsA.json());
+    // MRR now is the records' MRR summed in the answer's currency.
+    const answer = metricsA.json<{ currency: string; months: { mrr: { end: number } }[] }>();
+    const recordsMrr = subscriptions
+      .filter((s) => s.currency === answer.currency)
+      .reduce((sum, s) => sum + Number(s.mrr), 0);
+    expect(recordsMrr).toBeGreaterThan(0);
+    expect(answer.months.at(-1)?.mrr.end).toBe(recordsMrr);
   }, 120_000);
 });

@@ -5,8 +5,10 @@ import { createConnectCallbackHandler } from '../../functions/connect-callback.t
 import { createConnectStartHandler } from '../../functions/connect-start.ts';
 import { createConnectStatusHandler } from '../../functions/connect-status.ts';
 import { createDisconnectHandler } from '../../functions/disconnect.ts';
+import { createMetricsReadHandler } from '../../functions/metrics-read.ts';
 import { createRecordsReadHandler } from '../../functions/records-read.ts';
 import { httpRoutes } from '../../functions/routes.ts';
+import { createSubscriptionHistoryHandler } from '../../functions/subscription-history-read.ts';
 import { createConnectWebhookHandler } from '../../functions/webhook-connect.ts';
 import { createWebhookSecretHandler } from '../../functions/webhook-secret.ts';
 import { createTenantWebhookHandler } from '../../functions/webhook-tenant.ts';
@@ -23,9 +25,12 @@ export interface CalledResponse extends HttpResponse {
 
 /** The route of functions/routes.ts that API Gateway would send this request to. */
 function routeNamed(method: string, path: string): string {
-  const route = httpRoutes.find(
-    (r) => r.method === method && new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path),
-  );
+  // As API Gateway: a literal segment outranks a `{parameter}` (`/api/stripe/metrics`).
+  const parameters = (routePath: string) =>
+    routePath.split('/').filter((part) => part.startsWith('{')).length;
+  const route = httpRoutes
+    .filter((r) => r.method === method && new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path))
+    .sort((a, b) => parameters(a.path) - parameters(b.path))[0];
   if (!route) throw new Error(`No route answers ${method} ${path}`);
   return route.name;
 }
@@ -82,6 +87,16 @@ export function handlersFor(app: TestApp) {
       )({
         ...options,
         pathParameters: { collection },
+      }),
+    metrics: wrap(createMetricsReadHandler, 'GET', '/api/stripe/metrics'),
+    history: (id: string, options: EventOptions = {}) =>
+      wrap(
+        createSubscriptionHistoryHandler,
+        'GET',
+        `/api/stripe/subscriptions/${id}/history`,
+      )({
+        ...options,
+        pathParameters: { id },
       }),
   };
 }

@@ -81,6 +81,7 @@ const subscriptionRecord: SubscriptionRecord = {
   endedAt: null,
   trialEnd: null,
   currentPeriodEnd: '2026-02-01T00:00:00.000Z',
+  startDate: '2026-01-01T00:00:00.000Z',
   created: '2026-01-01T00:00:00.000Z',
 };
 

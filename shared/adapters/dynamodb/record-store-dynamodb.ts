@@ -16,7 +16,7 @@ import {
   summariseAdjustments,
 } from '../../domain/order-adjustments.ts';
 import { mayOverwrite, versionOrder } from '../../domain/record-ordering.ts';
-import type { RecordChange, StoreChange } from '../../domain/records.ts';
+import type { RecordChange, StoreChange, SubscriptionRecord } from '../../domain/records.ts';
 import { isStripeObjectId } from '../../domain/stripe-ids.ts';
 import { ValidationError } from '../../errors/validation-error.ts';
 import type {
@@ -32,6 +32,7 @@ import type {
 import { KeyLocks } from '../../support/key-locks.ts';
 import { type BatchIoOptions, batchGet, batchPut, keyString } from './batch-io.ts';
 import { isConditionFailure } from './condition-failure.ts';
+import { historyItem } from './subscription-history-dynamodb.ts';
 import { tableKeySchema } from './table-definition.ts';
 
 const recordKey = (tenantId: string, collection: RecordCollection, id: string) => ({
@@ -83,6 +84,7 @@ const FIELDS: { [C in RecordCollection]: readonly (keyof RecordTypes[C])[] } = {
     'endedAt',
     'trialEnd',
     'currentPeriodEnd',
+    'startDate',
     'created',
   ],
   orders: [
@@ -137,6 +139,8 @@ export class DynamoDbRecordStore implements RecordStore {
       case 'customer':
         return this.upsert(tenantId, 'customers', change.record, version, origin);
       case 'subscription':
+        // Every event joins the history, a stale one too (the metrics read all of them).
+        await this.recordHistory(tenantId, change.record, version, origin);
         return this.upsert(tenantId, 'subscriptions', change.record, version, origin);
       case 'order':
         return this.upsert(tenantId, 'orders', change.record, version, origin);
@@ -202,7 +206,14 @@ export class DynamoDbRecordStore implements RecordStore {
         }
         if (after) changed.set(id, after);
       }
-      await batchPut(this.db, this.tableName, [...changed.values()], this.batchOptions);
+      // One entry per subscription and snapshot: a batch naming one twice keeps the last.
+      const history = new Map<string, Item>();
+      for (const change of itemChanges) {
+        if (change.kind !== 'subscription') continue;
+        const item = historyItem(tenantId, change.record, version, 'backfill');
+        history.set(String(item.sk), item);
+      }
+      await batchPut(this.db, this.tableName, [...changed.values(), ...history.values()], this.batchOptions);
       return carriedOver;
     });
     // After the links: what reached a payment intent an invoice claimed goes to that invoice.
@@ -274,6 +285,37 @@ export class DynamoDbRecordStore implements RecordStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return total;
+  }
+
+  /** One entry of a subscription's history; its key names the event, so a replay rewrites it. */
+  private async recordHistory(
+    tenantId: string,
+    record: SubscriptionRecord,
+    version: RecordVersion,
+    origin: RecordOrigin,
+  ): Promise<void> {
+    const { pk, sk, ...attributes } = historyItem(
+      tenantId,
+      record,
+      version,
+      origin.kind === 'webhook' ? 'event' : 'backfill',
+    );
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(attributes).map(([field, value], index) => {
+      names[`#h${index}`] = field;
+      values[`:h${index}`] = value;
+      return `#h${index} = :h${index}`;
+    });
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   private async upsert(

@@ -1,6 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { RECORD_COLLECTIONS } from '../../domain/records.ts';
 import type { ErasureStep, TenantDataEraser } from '../../ports/tenant-data-eraser.ts';
+import { historyPartition } from './subscription-history-dynamodb.ts';
 
 /** Every collection the record store keeps (`REC#{tenant}#{collection}`). */
 const COLLECTIONS = RECORD_COLLECTIONS;
@@ -9,6 +10,7 @@ const COLLECTIONS = RECORD_COLLECTIONS;
 export function tenantDataPartitions(tenantId: string): readonly string[] {
   return [
     ...COLLECTIONS.map((collection) => `REC#${tenantId}#${collection}`),
+    historyPartition(tenantId),
     `JOURNAL#${tenantId}`,
     `LEDGER#${tenantId}`,
   ];

@@ -96,6 +96,7 @@ function toSubscriptionRecord(subscription: SubscriptionPayload): SubscriptionRe
     endedAt: readTimestamp(subscription.ended_at),
     trialEnd: readTimestamp(subscription.trial_end),
     currentPeriodEnd: readTimestamp(subscription.current_period_end ?? latestPeriodEnd(items)),
+    startDate: readTimestamp(subscription.start_date),
     created: readTimestamp(subscription.created),
   };
 }
